@@ -1,0 +1,127 @@
+"""The message catalogue: every text a district operator may read, in Indonesian and English.
+
+Each entry is keyed by a message key (usually the error code) and formatted with named params.
+Messages say what is wrong, where, and what to type instead. Keep both languages side by side.
+"""
+from __future__ import annotations
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # --- field values -------------------------------------------------------------------------
+    "required": (
+        "{label} wajib diisi.",
+        "{label} is required.",
+    ),
+    "type.integer": (
+        "{label} harus bilangan bulat, tertulis \"{value}\". Tulis angka tanpa desimal, mis. 1.234.",
+        "{label} must be a whole number, got \"{value}\". Write digits without decimals, e.g. {example}.",
+    ),
+    "type.number": (
+        "{label} harus berupa angka, tertulis \"{value}\". Tulis mis. {example} (titik pemisah ribuan, koma desimal).",
+        "{label} must be a number, got \"{value}\". Write e.g. {example}.",
+    ),
+    "type.date": (
+        "{label} harus tanggal yang ada, tertulis \"{value}\". Tulis mis. 03/12/2026 atau 3 Desember 2026.",
+        "{label} must be a real date, got \"{value}\". Write e.g. {example}.",
+    ),
+    "type.boolean": (
+        "{label} harus Ya atau Tidak, tertulis \"{value}\".",
+        "{label} must be {yes} or {no}, got \"{value}\".",
+    ),
+    "ambiguous_number": (
+        "{label}: \"{value}\" bisa dibaca dua cara. Pakai titik untuk ribuan dan koma untuk desimal, mis. {example}.",
+        "{label}: \"{value}\" can be read two ways. {hint_en}, e.g. {example}.",
+    ),
+    "min": (
+        "{label} paling kecil {bound}, tertulis \"{value}\".",
+        "{label} must be at least {bound}, got \"{value}\".",
+    ),
+    "max": (
+        "{label} paling besar {bound}, tertulis \"{value}\".",
+        "{label} must be at most {bound}, got \"{value}\".",
+    ),
+    "max_length": (
+        "{label} paling banyak {bound} karakter, tertulis {length} karakter.",
+        "{label} must be at most {bound} characters long, got {length}.",
+    ),
+    "pattern": (
+        "{label} tidak sesuai format yang diminta (pola {bound}), tertulis \"{value}\".",
+        "{label} does not have the required format (pattern {bound}), got \"{value}\".",
+    ),
+    "choice": (
+        "{label}: \"{value}\" bukan pilihan yang tersedia. Pilih salah satu: {options}.",
+        "{label}: \"{value}\" is not an available option. Choose from: {options}.",
+    ),
+    "choice.multi": (
+        "{label}: \"{value}\" bukan pilihan yang tersedia. Pilih satu atau lebih dari: {options}.",
+        "{label}: \"{value}\" is not an available option. Choose one or more of: {options}.",
+    ),
+    "too_long": (
+        "{label}: isian terlalu panjang ({length} karakter). Periksa apakah sel ini benar.",
+        "{label}: the answer is too long ({length} characters). Check this cell.",
+    ),
+    # --- region -------------------------------------------------------------------------------
+    "region_unknown": (
+        "{label} \"{value}\" tidak dikenal. Tulis kode dan nama seperti pada daftar, mis. \"{example}\".",
+        "{label} \"{value}\" is not a known region. Write the code and name as in the list, e.g. \"{example}\".",
+    ),
+    "region_unknown.level": (
+        "\"{value}\" adalah {found_level}, bukan {label}. Isi dengan {label}, mis. \"{example}\".",
+        "\"{value}\" is a {found_level_en}, not a {label_en}. Answer with a {label_en}, e.g. \"{example}\".",
+    ),
+    "region_ambiguous": (
+        "{label} \"{value}\" bisa berarti lebih dari satu wilayah ({candidates}). Tulis kode lengkap dengan titik, mis. \"{example}\".",
+        "{label} \"{value}\" could mean more than one region ({candidates}). Write the full dotted code, e.g. \"{example}\".",
+    ),
+    "region_retired": (
+        "Kode {label} \"{value}\" sudah tidak berlaku sejak pemekaran 2022. Pakai kode baru: {current}.",
+        "{label} code \"{value}\" was retired in the 2022 split. Use the current code: {current}.",
+    ),
+    "region_mismatch": (
+        "{label}: kode dan nama tidak cocok pada \"{value}\" (kode {code} adalah {code_name}). Periksa kembali.",
+        "{label}: code and name disagree in \"{value}\" (code {code} is {code_name}). Check the answer.",
+    ),
+    # --- period -------------------------------------------------------------------------------
+    "period_invalid": (
+        "Periode \"{value}\" tidak dikenal untuk laporan {period_type_id}. Tulis mis. \"{example}\".",
+        "Period \"{value}\" is not a valid {period_type_en} period. Write e.g. \"{example}\".",
+    ),
+    # --- rules --------------------------------------------------------------------------------
+    "rule": ("{message}", "{message_en}"),
+    # --- files --------------------------------------------------------------------------------
+    "unknown_column": (
+        "Kolom \"{column}\" tidak dikenal dan diabaikan.",
+        "Column \"{column}\" matches no question and was ignored.",
+    ),
+    "missing_column": (
+        "Kolom wajib \"{label}\" tidak ada di berkas; tidak ada baris yang diterima. Pakai templat terbaru.",
+        "Required column \"{label}\" is missing from the file; no row was accepted. Use the current template.",
+    ),
+    "duplicate_column": (
+        "Kolom \"{column}\" muncul lebih dari sekali; berkas ditolak. Hapus kolom yang ganda.",
+        "Column \"{column}\" appears more than once; the file was refused. Remove the duplicate column.",
+    ),
+    "bad_timestamp": (
+        "Stempel waktu \"{value}\" pada baris {row} tidak bisa dibaca (format {expected}); berkas ditolak.",
+        "Timestamp \"{value}\" in row {row} cannot be read (expected {expected}); the file was refused.",
+    ),
+    "unreadable_file": (
+        "Berkas tidak bisa dibaca: {reason}.",
+        "The file cannot be read: {reason}.",
+    ),
+    "empty_file": (
+        "Berkas tidak berisi data: {reason}. Isi templat lalu kirim ulang.",
+        "The file holds no data: {reason}. Fill in the template and send it again.",
+    ),
+}
+
+
+class _Default(dict):
+    def __missing__(self, key):  # a missing param shows as-is rather than crashing a report
+        return "{" + key + "}"
+
+
+def render(key: str, **params) -> tuple[str, str]:
+    """Return (message_id, message_en) for a catalogue key."""
+    text_id, text_en = CATALOGUE[key]
+    p = _Default(params)
+    return text_id.format_map(p), text_en.format_map(p)
