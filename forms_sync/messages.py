@@ -101,8 +101,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Column \"{column}\" appears more than once; the file was refused. Remove the duplicate column.",
     ),
     "bad_timestamp": (
-        "Stempel waktu \"{value}\" pada baris {row} tidak bisa dibaca (format {expected}); berkas ditolak.",
-        "Timestamp \"{value}\" in row {row} cannot be read (expected {expected}); the file was refused.",
+        "Stempel waktu \"{stamp}\" pada baris {at_row} tidak bisa dibaca (format {expected}); berkas ditolak.",
+        "Timestamp \"{stamp}\" in row {at_row} cannot be read (expected {expected}); the file was refused.",
     ),
     "unreadable_file": (
         "Berkas tidak bisa dibaca: {reason}.",

@@ -1,0 +1,221 @@
+"""The `forms-sync` command: parse options, call the library, print, map errors to exit codes.
+
+Every command is a thin shell over a library function; no business logic lives here.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from forms_sync import __version__
+from forms_sync.errors import EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, FormsSyncError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Group(click.Group):
+    """Turns library errors into one clear line and a documented exit code; never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FormsSyncError as exc:
+            for line in str(exc).splitlines() or [exc.__class__.__name__]:
+                err.print(f"[red]error:[/red] {escape(line)}")
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted; nothing half-written was committed")
+            sys.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="forms-sync")
+def main():
+    """Standard recap forms for Indonesian regions: definitions -> forms -> checked, clean tables."""
+
+
+@main.command()
+@click.argument("definition", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--clean-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the accepted rows as canonical CSV.")
+@click.option("--locale", type=click.Choice(["id", "en"]),
+              help="How the file's timestamps are written (default: the definition's locale).")
+@click.option("--timezone", default="Asia/Jakarta", show_default=True, help="Time zone of the timestamps.")
+def validate(definition, input, fmt, clean_out, locale, timezone):
+    """Check one response file (CSV/XLSX) against one definition; writes nothing else.
+
+    Exit 0: nothing refused; 1: a row or the file refused; 2: usage or definition error;
+    3: the file cannot be read at all.
+    """
+    from forms_sync.commands import validate_file
+
+    try:
+        outcome = validate_file(definition, input, locale=locale, timezone=timezone, clean_out=clean_out)
+    except FormsSyncError as exc:
+        if fmt == "json" and exc.exit_code == EXIT_UNREADABLE:
+            from forms_sync.commands import unreadable_report
+            click.echo(unreadable_report(definition, input, exc))
+        raise
+    if fmt == "json":
+        click.echo(outcome.report_json())
+    else:
+        print_outcome(outcome)
+    sys.exit(EXIT_REFUSED if outcome.refused else EXIT_OK)
+
+
+def print_outcome(outcome) -> None:
+    rep = outcome.report()
+    colour = "red" if outcome.refused else "green"
+    out.print(f"[bold]{escape(rep['file'])}[/bold] ({rep['form']}): {rep['rows']} rows, "
+              f"[{colour}]{rep['accepted']} accepted, {rep['rejected']} rejected[/{colour}], "
+              f"{rep['superseded']} superseded")
+    if rep["errors"]:
+        table = Table(show_lines=False, header_style="bold")
+        for col in ("row", "field", "code", "message"):
+            table.add_column(col, overflow="fold")
+        for e in rep["errors"][:200]:
+            style = "yellow" if e["level"] == "warning" else None
+            table.add_row("" if e["row"] is None else str(e["row"]), e["field"] or "", e["code"],
+                          escape(f"{e['message_id']}\n{e['message_en']}"), style=style)
+        out.print(table)
+        if len(rep["errors"]) > 200:
+            out.print(f"... and {len(rep['errors']) - 200} more (use --format json for all)")
+    if rep["superseded_rows"]:
+        out.print(f"superseded by a later submission: rows {', '.join(map(str, rep['superseded_rows'][:50]))}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="forms-sync.toml")
+def check(paths, config):
+    """Lint every definition (default: the config's definitions folder, or form_definitions/)."""
+    from forms_sync.commands import check_definitions
+
+    checked = check_definitions(paths, config)
+    for d in checked:
+        out.print(f"[green]ok[/green] {escape(str(d.path))} ({d.id} v{d.version}: {len(d.fields)} fields, "
+                  f"{len(d.rules)} rules)")
+
+
+@main.command()
+@click.argument("forms", nargs=-1)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default="forms-sync.toml", show_default=True)
+@click.option("--full", is_flag=True, help="Re-read every source from the start (ignore watermarks).")
+@click.option("--no-export", is_flag=True, help="Skip the CSV/Parquet/XLSX exports.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def sync(forms, config_path, full, no_export, fmt):
+    """Read every source, check every submission, update the database and the exports.
+
+    Exit 0: all accepted; 1: some rows or files refused (the rest landed); 2: config/definition
+    error; 3: a source could not be read (that form committed nothing); 75: another sync is running.
+    """
+    from forms_sync.sync import run_sync
+
+    result = run_sync(config_path, list(forms) or None, full=full, export=not no_export)
+    if fmt == "json":
+        import json
+        from dataclasses import asdict
+        click.echo(json.dumps({"run_id": result.run_id, "exit": result.exit_code,
+                               "forms": [asdict(f) for f in result.forms]}, ensure_ascii=False, indent=2))
+    else:
+        print_sync(result)
+    sys.exit(result.exit_code)
+
+
+def print_sync(result) -> None:
+    table = Table(title=f"sync run {result.run_id}", header_style="bold")
+    for col in ("form", "status", "read", "new", "updated", "unchanged", "accepted", "rejected", "superseded"):
+        table.add_column(col, justify="right" if col not in ("form", "status") else "left")
+    for f in result.forms:
+        colour = {"ok": "green", "refused": "yellow"}.get(f.status, "red")
+        table.add_row(f.form, f"[{colour}]{f.status}[/{colour}]", *(str(getattr(f, k)) for k in
+                      ("read", "new", "updated", "unchanged", "accepted", "rejected", "superseded")))
+    out.print(table)
+    for f in result.forms:
+        if f.message:
+            err.print(f"[red]{escape(f.form)}:[/red] {escape(f.message)}")
+        for entry in f.files:
+            for p in entry.get("problems") or []:
+                if p["level"] == "error":
+                    err.print(f"[yellow]{escape(f.form)}[/yellow] {escape(entry['source'])}: {p['code']}: "
+                              f"{escape(p['message_en'])}")
+        if f.rejected:
+            err.print(f"{f.form}: {f.rejected} submission(s) refused; details in table {f.form}__rejected")
+
+
+@main.command()
+@click.argument("form")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default="forms-sync.toml", show_default=True)
+@click.option("--period", help="One period, e.g. 2026-11 or 'November 2026' (default: every period in scope).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def status(form, config_path, period, fmt):
+    """Who has reported: accepted on time / late, rejected, missing, per period."""
+    from forms_sync.commands import status_report
+
+    report = status_report(config_path, form, period)
+    if fmt == "json":
+        import json
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    from forms_sync.reference.regions import load
+    ref = load()
+    table = Table(title=f"{form}: completeness", header_style="bold")
+    for col in ("period", "expected", "on time", "late", "time unknown", "rejected", "missing"):
+        table.add_column(col, justify="right" if col != "period" else "left")
+    for p in report["periods"]:
+        table.add_row(p["period"], str(p["expected"]), str(p["on_time"]), str(p["late"]),
+                      str(p["accepted_unknown_time"]), str(len(p["rejected"])), str(len(p["missing"])))
+    out.print(table)
+    for p in report["periods"]:
+        for what in ("rejected", "late_regions", "missing"):
+            codes = p[what]
+            if codes and len(codes) <= 60:
+                names = ", ".join(ref.dropdown_label(c) for c in codes)
+                out.print(f"[bold]{p['period']} {what.replace('_regions', '')}:[/bold] {escape(names)}")
+            elif codes:
+                out.print(f"[bold]{p['period']} {what.replace('_regions', '')}:[/bold] {len(codes)} regions "
+                          "(--format json lists them)")
+
+
+@main.command()
+@click.argument("form")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="forms-sync.toml (for the definitions folder)")
+@click.option("--definitions", type=click.Path(file_okay=False, path_type=Path), help="Definitions folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True)
+def template(form, config_path, definitions, out_dir):
+    """Write FORM_template.csv and FORM_template.xlsx for regions to fill in and email back."""
+    from forms_sync.commands import find_definition
+    from forms_sync.templates import write_templates
+
+    d = find_definition(form, config_path, definitions)
+    for p in write_templates(d, out_dir):
+        out.print(f"wrote {escape(str(p))}")
+
+
+def _register_optional_commands() -> None:
+    """Commands that live beside their library (Google, database migration)."""
+    for module, names in (("forms_sync.google.commands", ("generate_command", "sandbox_command")),
+                          ("forms_sync.store.commands", ("migrate_command",))):
+        try:
+            mod = __import__(module, fromlist=list(names))
+        except ImportError:
+            continue
+        for n in names:
+            if hasattr(mod, n):
+                main.add_command(getattr(mod, n))
+
+
+_register_optional_commands()
+
+__all__ = ["main"]

@@ -1,0 +1,66 @@
+"""Files for people and dashboards: CSV, Parquet and XLSX, each written atomically.
+
+A reader never sees a half-written file: each is written to a temporary file in the same folder
+and renamed over the old one. CSV and XLSX are opened by people in spreadsheet programs, so a text
+cell that starts like a formula gets a leading `'`; Parquet keeps the true values.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix `'` to text cells a spreadsheet would run as a formula (CSV/XLSX only)."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            text = s.astype("str")
+            risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                out[col] = s.astype(object).where(~risky, "'" + text)
+    return out
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path, *, for_people: bool = True) -> None:
+    """`for_people=False` (validate --clean-out) keeps the true values: no formula escaping."""
+    data = escape_formulas(frame) if for_people else frame
+    with atomic_path(path) as tmp:
+        data.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+
+
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def write_xlsx_atomic(frame: pd.DataFrame, path: Path, sheet: str = "data") -> None:
+    data = escape_formulas(frame)
+    for col in data.columns:  # Excel has no time zones: write UTC wall time
+        if isinstance(data[col].dtype, pd.DatetimeTZDtype):
+            data[col] = data[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            data.to_excel(writer, index=False, sheet_name=sheet[:31])

@@ -1,0 +1,159 @@
+"""The seam between sources and the rest: a batch of raw submissions as text.
+
+A source (files, a Google Form, a response Sheet) only has to turn what it reads into a
+`RawBatch`: one column per field (plus region and period) holding the answers as typed, with
+`_row`, `_submitted_at` (UTC), `_submission_id` and `_source`. Reading, validation, resolution
+and storage never know which source a batch came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forms_sync.definition.model import FormDefinition, fold_header
+from forms_sync.errors import Problem
+from forms_sync.messages import render
+from forms_sync.reading.dates import read_timestamps
+from forms_sync.validation.check import shown
+
+TIMESTAMP_HEADERS = {"timestamp", "stempel waktu", "cap waktu", "waktu", "tanggal pengisian", "submitted at"}
+EMAIL_HEADERS = {"email address", "alamat email", "email", "alamat e-mail", "e-mail"}
+META_COLUMNS = ["_row", "_submitted_at", "_submission_id", "_source", "_email"]
+
+
+@dataclass
+class RawBatch:
+    source: str  # where it came from, e.g. "file:inbox/bandung.xlsx" or "google_form:<formId>"
+    frame: pd.DataFrame  # region, period, field names (text or NA) + META_COLUMNS
+    problems: list[Problem] = field(default_factory=list)  # file-level: warnings, or the error that failed it
+    failed: bool = False  # True: a file-level error; no row of this batch may be accepted
+    columns: dict[str, str] = field(default_factory=dict)  # field -> header it was read from (drift reports)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+def file_problem(code: str, *, field: str | None = None, level: str = "error", row=None, value=None,
+                 key: str | None = None, **params) -> Problem:
+    mid, men = render(key or code, **params)
+    return Problem(row=row, field=field, value=value, code=code, message_id=mid, message_en=men, level=level)
+
+
+def header_targets(definition: FormDefinition, mapping: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Folded header -> field name: labels, plus a source's own column names where it maps them."""
+    targets = {fold_header(definition.region_label): "region", fold_header(definition.period_label): "period"}
+    for f in definition.fields:
+        targets[fold_header(f.label)] = f.name
+        targets.setdefault(fold_header(f.name), f.name)
+    for fname, cols in (mapping or {}).items():
+        if len(cols) == 1:
+            targets[fold_header(cols[0])] = fname
+    return targets
+
+
+def match_columns(definition: FormDefinition, headers: list[str], *, mapping: dict[str, list[str]] | None = None,
+                  ignore: list[str] | None = None) -> tuple[dict[str, list[int]], dict[str, int | None], list[Problem], bool]:
+    """Match headers to fields (FORMAT.md §2). Returns (field -> column positions, meta positions,
+    problems, failed). A field mapped to several columns gets them joined with a space."""
+    targets = header_targets(definition, mapping)
+    multi = {fname: [fold_header(c) for c in cols] for fname, cols in (mapping or {}).items() if len(cols) > 1}
+    ignored = {fold_header(c) for c in (ignore or [])}
+    folded = [fold_header(h) for h in headers]
+    fields: dict[str, list[int]] = {}
+    meta: dict[str, int | None] = {"timestamp": None, "email": None}
+    problems: list[Problem] = []
+    failed = False
+    multi_cols = {c for cols in multi.values() for c in cols}
+    for i, (h, key) in enumerate(zip(headers, folded)):
+        if key in multi_cols:
+            continue
+        if key in targets:
+            fname = targets[key]
+            if fname in fields:
+                problems.append(file_problem("duplicate_column", column=str(h).strip(), field=fname))
+                failed = True
+            fields[fname] = [i]
+        elif key in TIMESTAMP_HEADERS and meta["timestamp"] is None:
+            meta["timestamp"] = i
+        elif key in EMAIL_HEADERS and meta["email"] is None:
+            meta["email"] = i
+        elif key in ignored:
+            continue
+        else:
+            name = str(h).strip() or f"(kolom {i + 1} tanpa judul)"
+            problems.append(file_problem("unknown_column", level="warning", column=name))
+    for fname, cols in multi.items():
+        pos = [folded.index(c) for c in cols if c in folded]
+        if len(pos) == len(cols):
+            fields[fname] = pos
+    for fname, label in [("region", definition.region_label), ("period", definition.period_label),
+                         *[(f.name, f.label) for f in definition.fields if f.required]]:
+        if fname not in fields:
+            wanted = " + ".join(mapping[fname]) if mapping and fname in mapping else label
+            problems.append(file_problem("missing_column", field=fname, label=wanted))
+            failed = True
+    return fields, meta, problems, failed
+
+
+def build_batch(definition: FormDefinition, source: str, headers: list[str], cells: pd.DataFrame, *,
+                locale: str, timezone: str, mapping=None, ignore=None, id_salt: str = "") -> RawBatch:
+    """Turn a table of text cells (columns by position) into a RawBatch, with file-level checks."""
+    fields, meta, problems, failed = match_columns(definition, headers, mapping=mapping, ignore=ignore)
+    n = len(cells)
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    for fname, pos in fields.items():
+        col = cells.iloc[:, pos[0]]
+        for extra in pos[1:]:
+            col = col.fillna("").str.cat(cells.iloc[:, extra].fillna(""), sep=" ").str.strip()
+        frame[fname] = col.to_numpy()
+    frame["_row"] = np.arange(1, n + 1)
+    frame["_source"] = source
+    frame["_email"] = cells.iloc[:, meta["email"]].to_numpy() if meta["email"] is not None else None
+    ts_text = cells.iloc[:, meta["timestamp"]] if meta["timestamp"] is not None else None
+    if ts_text is not None and n:
+        stamps, unreadable = read_timestamps(ts_text, locale, timezone)
+        frame["_submitted_at"] = stamps.to_numpy()
+        if unreadable.any() and not failed:
+            first = int(np.flatnonzero(unreadable.to_numpy())[0])
+            expected = {"id": "hari/bulan/tahun jam:menit:detik, mis. 03/12/2026 09:15:02",
+                        "en": "month/day/year hour:minute:second, e.g. 12/3/2026 09:15:02"}[locale]
+            problems.append(file_problem("bad_timestamp", stamp=shown(ts_text.iloc[first]), at_row=first + 1,
+                                         expected=expected))
+            failed = True
+    else:
+        frame["_submitted_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    if failed:
+        problems = [p for p in problems if p.level == "error"] + [p for p in problems if p.level != "error"]
+    frame["_submission_id"] = submission_ids(frame, [c for c in definition.columns if c in frame],
+                                             ts_text, id_salt)
+    return RawBatch(source=source, frame=frame, problems=problems, failed=failed,
+                    columns={f: " + ".join(str(headers[i]) for i in pos) for f, pos in fields.items()})
+
+
+_HASH_KEYS = ("forms-sync-row-1", "forms-sync-row-2")
+
+
+def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.Series | None,
+                   salt: str = "") -> np.ndarray:
+    """Stable ids from the content of each row: the same row read again gets the same id.
+
+    128 bits from two keyed pandas row hashes; identical rows in one batch are told apart by
+    their occurrence number, so a region that sends the same row twice is counted twice.
+    """
+    parts = frame[sorted(answer_columns)].astype("str").fillna("\x00")
+    if ts_text is not None:
+        parts = parts.assign(_ts=ts_text.astype("str").fillna("\x00").to_numpy())
+    if salt:
+        parts = parts.assign(_salt=salt)
+    if parts.shape[1] == 0:
+        parts = pd.DataFrame({"_empty": [""] * len(frame)})
+    h1 = pd.util.hash_pandas_object(parts, index=False, hash_key=_HASH_KEYS[0]).to_numpy()
+    occurrence = pd.Series(h1).groupby(h1).cumcount().to_numpy().astype("uint64")
+    h2 = pd.util.hash_pandas_object(parts.assign(_occ=occurrence), index=False,
+                                    hash_key=_HASH_KEYS[1]).to_numpy()
+    h1 = h1 ^ (occurrence * np.uint64(0x9E3779B97F4A7C15))
+    return np.char.add(np.char.mod("%016x", h1), np.char.mod("%016x", h2)).astype(object)
+

@@ -1,0 +1,271 @@
+"""The file source: CSV and XLSX as regions send them (Google downloads, templates, own software).
+
+CSV may be comma-, semicolon- or tab-separated, UTF-8 (with or without BOM), UTF-16 or
+Windows-1252; every cell is read as text (pyarrow, all columns string) so leading zeros and
+`12E5` survive. In XLSX a cell that is already a number or date is taken as it is: it is written
+out the way the locale writes it, which the reader reads back to exactly the same value.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import glob
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from forms_sync.definition.model import FormDefinition, fold_header
+from forms_sync.errors import UnreadableSource
+from forms_sync.reading.numbers import format_number
+from forms_sync.sources.base import RawBatch, build_batch, file_problem
+
+MAX_FILE_BYTES = 2 * 1024**3
+
+
+@dataclass
+class FileSource:
+    """Files or globs bound to one form, with an optional column mapping for foreign layouts."""
+
+    form: str
+    paths: list[str]
+    locale: str | None = None  # how timestamps are written (default: the definition's locale)
+    sheet: str | None = None
+    columns: dict[str, list[str]] = field(default_factory=dict)  # field -> file column(s)
+    ignore_columns: list[str] = field(default_factory=list)
+    base_dir: Path = Path(".")
+    name: str = "files"
+
+    def files(self) -> list[Path]:
+        """The matching files, sorted; a pattern that matches nothing is an error (a typo, a lost mount)."""
+        found: list[Path] = []
+        for pattern in self.paths:
+            full = pattern if os.path.isabs(pattern) else str(self.base_dir / pattern)
+            hits = sorted(glob.glob(full, recursive=True)) if glob.has_magic(full) else [full]
+            hits = [h for h in hits if not Path(h).name.startswith(("~$", ".~lock"))]
+            if not glob.has_magic(full) and not Path(full).exists():
+                raise UnreadableSource(f"{full}: file not found. Check the path in the config "
+                                       f"(source of form {self.form}).")
+            found.extend(Path(h) for h in hits if Path(h).is_file())
+        return sorted(dict.fromkeys(found))
+
+    def batches(self, definition: FormDefinition, timezone: str):
+        for path in self.files():
+            yield read_file(definition, path, locale=self.locale, timezone=timezone, sheet=self.sheet,
+                            mapping=self.columns, ignore=self.ignore_columns, label=self.label(path))
+
+    def label(self, path: Path) -> str:
+        try:
+            return "file:" + str(path.resolve().relative_to(self.base_dir.resolve()))
+        except ValueError:
+            return "file:" + str(path)
+
+
+def read_file(definition: FormDefinition, path: str | Path, *, locale: str | None = None,
+              timezone: str = "Asia/Jakarta", sheet: str | None = None, mapping=None, ignore=None,
+              label: str | None = None) -> RawBatch:
+    """Read one CSV/XLSX file into a RawBatch. Raises UnreadableSource when it cannot be read at all."""
+    path = Path(path)
+    locale = locale or definition.locale
+    headers, cells = read_table(path, locale=locale, sheet=sheet, definition=definition)
+    source = label or f"file:{path}"
+    if not headers or all(not str(h).strip() for h in headers):
+        raise UnreadableSource(f"{path}: the file is empty (no header row). Send the filled template "
+                               "with its header row.")
+    batch = build_batch(definition, source, headers, cells, locale=locale, timezone=timezone,
+                        mapping=mapping, ignore=ignore)
+    if batch.rows == 0 and not batch.failed:
+        batch.problems.insert(0, file_problem("empty_file", reason="hanya ada baris judul / only a header row"))
+        batch.failed = True
+    return batch
+
+
+def read_table(path: Path, *, locale: str = "id", sheet: str | None = None,
+               definition: FormDefinition | None = None) -> tuple[list[str], pd.DataFrame]:
+    """Header and text cells (columns by position; NA for empty cells) of a CSV or XLSX file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UnreadableSource(f"{path}: the file is larger than 2 GB; split it by period.")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise UnreadableSource(f"{path}: file not found. Check the path.") from None
+    except IsADirectoryError:
+        raise UnreadableSource(f"{path}: is a folder, not a file.") from None
+    except OSError as exc:
+        raise UnreadableSource(f"{path}: cannot be read ({exc.strerror}). Check its permissions.") from None
+    if not data.strip():
+        raise UnreadableSource(f"{path}: the file is empty. Send the filled template with its header row.")
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(path, data, locale, sheet, definition)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UnreadableSource(f"{path}: is an old Excel .xls file; open it in Excel and save it as "
+                               ".xlsx or CSV, then send it again.")
+    return _read_csv(path, data)
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, bool]:
+    """The file's text, and whether the bytes were UTF-8 already (then pyarrow reads them as they are)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), False
+        except UnicodeDecodeError:
+            pass
+    elif b"\x00" not in data[:65536]:
+        try:
+            return data.decode("utf-8-sig"), True
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None and _looks_like_text(text):
+                return text, False
+    raise UnreadableSource(f"{path}: is not a CSV or XLSX file (binary content or an unknown encoding). "
+                           "Save it as CSV UTF-8 or as .xlsx and send it again.")
+
+
+def _looks_like_text(text: str) -> bool:
+    sample = text[:65536]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t")
+    return controls <= len(sample) // 1000
+
+
+def _delimiter(text: str) -> str:
+    first = next(iter(text.splitlines()), "")
+    counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _count_outside_quotes(line: str, delim: str) -> int:
+    n, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delim and not quoted:
+            n += 1
+    return n
+
+
+def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
+    text, is_utf8 = _decode(path, data)
+    if "\x00" in text:
+        raise UnreadableSource(f"{path}: holds NUL bytes, so it is not a text CSV file. Save it as CSV UTF-8.")
+    delim = _delimiter(text)
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=delim))
+    except (StopIteration, csv.Error):
+        raise UnreadableSource(f"{path}: no header row could be read. Send the filled template.") from None
+    names = [f"c{i}" for i in range(len(header))]
+    if is_utf8:
+        utf8 = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
+    else:
+        utf8 = text.encode("utf-8")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        cells = pd.DataFrame({n: table.column(n).to_pandas() for n in names}).iloc[1:]
+    except (pa.ArrowInvalid, pa.ArrowException):
+        cells = _read_csv_slow(text, delim, len(header))
+        header = header + [""] * (cells.shape[1] - len(header))
+    cells = cells.reset_index(drop=True)
+    cells.columns = range(cells.shape[1])
+    return [str(h) for h in header], cells.replace("", pd.NA) if len(cells) else cells
+
+
+def _read_csv_slow(text: str, delim: str, width: int) -> pd.DataFrame:
+    """Rows with a ragged number of cells: padded, never dropped (extra cells become unnamed columns)."""
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r][1:]
+    width = max([width, *(len(r) for r in rows)])
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    return pd.DataFrame(rows, columns=range(width), dtype="str") if rows else \
+        pd.DataFrame(columns=range(width), dtype="str")
+
+
+def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
+               definition: FormDefinition | None) -> tuple[list[str], pd.DataFrame]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UnreadableSource(f"{path}: is not a readable .xlsx workbook ({exc.__class__.__name__}). "
+                               "Open it in Excel, save it again as .xlsx or CSV, and send it again.") from None
+    try:
+        ws = _pick_sheet(path, wb, sheet, definition)
+        rows = list(ws.iter_rows(values_only=True))
+    finally:
+        wb.close()
+    if not rows:
+        return [], pd.DataFrame()
+    header = ["" if h is None else str(h) for h in rows[0]]
+    while header and not header[-1].strip():
+        header.pop()
+    width = len(header)
+    body = []
+    for r in rows[1:]:
+        cells = [_cell_text(v, locale) for v in r]
+        if len(cells) > width and any(c is not None for c in cells[width:]):
+            extra = len(cells) - width
+            header += [""] * extra
+            width = len(header)
+        cells = (cells + [None] * width)[:width]
+        body.append(cells)
+    while body and all(c is None for c in body[-1]):  # formatting below the data
+        body.pop()
+    frame = pd.DataFrame(body, columns=range(width), dtype="str") if body else \
+        pd.DataFrame(columns=range(width), dtype="str")
+    return header, frame
+
+
+def _pick_sheet(path, wb, sheet, definition):
+    if sheet:
+        if sheet not in wb.sheetnames:
+            raise UnreadableSource(f"{path}: has no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)}).")
+        return wb[sheet]
+    if definition is not None:  # the sheet whose header row holds the region question
+        want = fold_header(definition.region_label)
+        for ws in wb.worksheets:
+            first = next(ws.iter_rows(max_row=1, values_only=True), ())
+            if any(fold_header(c) == want for c in first if c is not None):
+                return ws
+    return wb.worksheets[0]
+
+
+def _cell_text(value, locale: str) -> str | None:
+    """A typed XLSX cell written as its locale writes it, so reading it gives back the same value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return ("Ya" if value else "Tidak") if locale == "id" else ("Yes" if value else "No")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not np.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return format_number(value, locale).replace("." if locale == "id" else ",", "")
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,386 @@
+"""The sync job: sources -> one validation path -> one transaction per form -> exports.
+
+For each form: read its sources as raw batches, keep only submissions not seen before, check
+them, settle resubmissions against what is already accepted, then write `_submissions`, the
+clean table, the rejected table and the source watermarks in ONE transaction. A failure before
+the commit leaves the database exactly as it was; a re-run picks up where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from forms_sync.config import Config, SourceConfig, column_mapping, load_config
+from forms_sync.definition.model import FormDefinition, load_definitions
+from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
+                               FormsSyncError, Problem, UnreadableSource)
+from forms_sync.messages import render
+from forms_sync.sources.base import RawBatch
+from forms_sync.sources.files import FileSource
+from forms_sync.store import database as db
+from forms_sync.store import tables as T
+from forms_sync.store.lock import sync_lock
+from forms_sync.validation.check import PROBLEM_COLUMNS, check_frame, shown
+from forms_sync.validation.resolve import latest_valid
+
+log = logging.getLogger("forms_sync.sync")
+
+
+@dataclass
+class FormResult:
+    form: str
+    status: str = "ok"  # ok | refused (rows or files refused) | failed (nothing committed) | unchanged
+    read: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    superseded: int = 0
+    api_calls: int = 0
+    message: str | None = None
+    exit_code: int = EXIT_OK
+    files: list[dict] = field(default_factory=list)  # per batch: source, rows, new, problems (file-level)
+    drift: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    forms: list[FormResult]
+
+    @property
+    def exit_code(self) -> int:
+        codes = [f.exit_code for f in self.forms]
+        for code in (EXIT_UNREADABLE, EXIT_USAGE, EXIT_REFUSED):
+            if code in codes:
+                return code
+        return EXIT_OK
+
+
+def run_sync(config: Config | str | Path | None, forms: list[str] | None = None, *, full: bool = False,
+             export: bool = True) -> SyncResult:
+    """`forms-sync sync`: sync every configured form (or those named); returns per-form results."""
+    cfg = config if isinstance(config, Config) else load_config(config)
+    definitions = load_definitions(cfg.definitions_dir)
+    by_form: dict[str, list[SourceConfig]] = {}
+    for s in cfg.sources:
+        if s.form not in definitions:
+            raise ConfigError(f"{cfg.path}: sources[{s.index}].form: no definition {s.form!r} in "
+                              f"{cfg.definitions_dir} (known: {', '.join(sorted(definitions)) or 'none'})")
+        by_form.setdefault(s.form, []).append(s)
+    names = forms or list(by_form)
+    for n in names:
+        if n not in by_form:
+            raise ConfigError(f"form {n!r} has no source in the config; known: {', '.join(by_form) or 'none'}")
+    engine = db.open_engine(cfg.database_url)
+    try:
+        with sync_lock(engine, cfg.lock_file):
+            db.ensure_base(engine)
+            with engine.begin() as conn:
+                db.load_regions(conn)
+                run_id = conn.execute(T.sync_runs.insert().values(
+                    started_at=db.utcnow(), status="running", api_calls=0, host=socket.gethostname(),
+                    pid=os.getpid())).inserted_primary_key[0]
+            results = []
+            for name in names:
+                res = sync_form(engine, cfg, definitions[name], by_form[name], run_id, full=full)
+                results.append(res)
+                if export and res.status != "failed":
+                    export_form(engine, cfg, definitions[name], force=res.new > 0)
+                if res.status != "failed":
+                    from forms_sync.status import refresh_completeness
+                    refresh_completeness(engine, definitions[name], cfg.timezone)
+            result = SyncResult(run_id, results)
+            with engine.begin() as conn:
+                conn.execute(T.sync_runs.update().where(T.sync_runs.c.id == run_id).values(
+                    finished_at=db.utcnow(),
+                    status={EXIT_OK: "ok", EXIT_REFUSED: "refused"}.get(result.exit_code, "failed"),
+                    counts=json.dumps({r.form: _counts(r) for r in results}, ensure_ascii=False),
+                    api_calls=sum(r.api_calls for r in results),
+                    drift=json.dumps([d for r in results for d in r.drift], ensure_ascii=False) or None))
+            return result
+    finally:
+        engine.dispose()
+
+
+def _counts(r: FormResult) -> dict:
+    d = asdict(r)
+    d.pop("drift")
+    return d
+
+
+def sources_for(cfg: Config, definition: FormDefinition, sources: list[SourceConfig]):
+    """The source objects for a form's configured sources."""
+    out = []
+    for s in sources:
+        o = s.options
+        if s.type == "files":
+            out.append(FileSource(form=s.form, paths=list(o["paths"]), locale=o.get("locale"), sheet=o.get("sheet"),
+                                  columns=column_mapping(o), ignore_columns=list(o.get("ignore_columns", [])),
+                                  base_dir=cfg.base_dir, name=s.name))
+        else:
+            from forms_sync.sources.google import google_source
+            out.append(google_source(cfg, definition, s))
+    return out
+
+
+def _file_watermark(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_batches(cfg: Config, definition: FormDefinition, sources, watermarks: dict[str, str], full: bool,
+                 result: FormResult) -> tuple[list[RawBatch], dict[str, str]]:
+    """Read every source; unchanged files (same content hash as last committed) are skipped."""
+    batches: list[RawBatch] = []
+    new_marks: dict[str, str] = {}
+    for src in sources:
+        if isinstance(src, FileSource):
+            for path in src.files():
+                label = src.label(path)
+                try:
+                    mark = _file_watermark(path)
+                except OSError as exc:
+                    raise UnreadableSource(f"{path}: cannot be read ({exc.strerror})") from None
+                if not full and watermarks.get(label) == mark:
+                    result.files.append({"source": label, "status": "unchanged"})
+                    continue
+                try:
+                    from forms_sync.sources.files import read_file
+                    batch = read_file(definition, path, locale=src.locale, timezone=cfg.timezone, sheet=src.sheet,
+                                      mapping=src.columns, ignore=src.ignore_columns, label=label)
+                except UnreadableSource as exc:
+                    mid, men = render("unreadable_file", reason=str(exc))
+                    result.files.append({"source": label, "status": "unreadable", "rows": 0, "problems": [
+                        Problem(None, None, None, "unreadable_file", mid, men).to_dict()]})
+                    result.exit_code = max(result.exit_code, EXIT_UNREADABLE)
+                    continue
+                batches.append(batch)
+                new_marks[label] = mark
+        else:
+            batch_list, marks, calls = src.fetch(watermarks, full=full)
+            result.api_calls += calls
+            batches.extend(batch_list)
+            new_marks.update(marks)
+    return batches, new_marks
+
+
+def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, sources: list[SourceConfig],
+              run_id: int, *, full: bool = False) -> FormResult:
+    """Sync one form in one transaction. Errors are caught here so the other forms still sync."""
+    result = FormResult(form=definition.id)
+    try:
+        with engine.begin() as conn:
+            db.ensure_form_tables(conn, definition)
+        with engine.connect() as conn:
+            marks = dict(conn.execute(sa.select(T.watermarks.c.source, T.watermarks.c.value)
+                                      .where(T.watermarks.c.form == definition.id)).all())
+        batches, new_marks = read_batches(cfg, definition, sources_for(cfg, definition, sources), marks, full, result)
+        with engine.begin() as conn:
+            _store(conn, definition, batches, new_marks, run_id, result)
+    except FormsSyncError as exc:
+        result.status, result.message, result.exit_code = "failed", str(exc), exc.exit_code
+        result.new = result.accepted = result.rejected = result.superseded = result.updated = 0
+        log.error("form %s: %s", definition.id, exc)
+        return result
+    if result.exit_code == EXIT_OK and (result.rejected or any(f.get("status") == "refused" for f in result.files)):
+        result.exit_code = EXIT_REFUSED
+    result.status = {EXIT_OK: "ok", EXIT_REFUSED: "refused"}.get(result.exit_code, "failed")
+    if result.status == "failed" and result.exit_code == EXIT_UNREADABLE:
+        result.status = "partial"  # readable files were synced; unreadable ones are listed
+    return result
+
+
+def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBatch], new_marks: dict[str, str],
+           run_id: int, result: FormResult) -> None:
+    now = db.utcnow()
+    sub = T.submissions
+    known = set(conn.execute(sa.select(sub.c.submission_id).where(sub.c.form == definition.id)).scalars())
+    frames, failed_parts = [], []
+    for b_no, batch in enumerate(batches):
+        fresh = ~batch.frame["_submission_id"].isin(known)
+        entry = {"source": batch.source, "rows": batch.rows, "new": int(fresh.sum()),
+                 "status": "refused" if batch.failed else "read",
+                 "problems": [p.to_dict() for p in batch.problems]}
+        result.files.append(entry)
+        result.read += batch.rows
+        result.unchanged += int((~fresh).sum())
+        part = batch.frame[fresh].copy()
+        part["_failed"] = batch.failed
+        part["_batch"] = b_no
+        known.update(part["_submission_id"])
+        frames.append(part)
+        if batch.failed and len(part):
+            failed_parts.append((part.index, batch))
+    allnew = pd.concat(frames, ignore_index=False, keys=range(len(frames))) if frames else pd.DataFrame()
+    if len(allnew):
+        allnew = allnew.reset_index(drop=True)
+    result.new = len(allnew)
+    if result.new:
+        _store_new(conn, definition, batches, allnew, run_id, now, result)
+    for label, value in new_marks.items():
+        db.upsert(conn, T.watermarks, pd.DataFrame([{"form": definition.id, "source": label, "value": value,
+                                                      "updated_at": now}]), ["form", "source"])
+
+
+def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> None:
+    cols = [c for c in definition.columns if c in allnew]
+    ok = ~allnew["_failed"].astype(bool)
+    checked = check_frame(definition, allnew[ok]) if ok.any() else None
+    valid = pd.Series(False, index=allnew.index)
+    if checked is not None:
+        valid.loc[checked.valid.index] = checked.valid
+    arrival = run_id * 10**10 + np.arange(len(allnew), dtype="int64")
+    allnew["_arrival"] = arrival
+    status = pd.Series("rejected", index=allnew.index, dtype=object)
+
+    table = T.form_table(definition)
+    if checked is not None and valid.any():
+        typed = checked.typed
+        winners, lost = latest_valid(typed["region"], typed["period"], valid[checked.valid.index],
+                                     allnew.loc[checked.valid.index, "_submitted_at"], allnew.loc[checked.valid.index, "_arrival"])
+        status.loc[lost] = "superseded"
+        cand = typed.loc[winners].join(allnew.loc[winners, ["_submitted_at", "_submission_id", "_source"]])
+        existing = pd.read_sql(sa.select(table.c.region, table.c.period, table.c._submitted_at,
+                                         table.c._submission_id), conn)
+        merged = cand.reset_index().merge(existing, on=["region", "period"], how="left", suffixes=("", "_old"))
+        new_ts = db.naive_utc(merged["_submitted_at"])
+        old_ts = pd.to_datetime(merged["_submitted_at_old"])
+        has_old = merged["_submission_id_old"].notna()
+        # Newer wins; equal times (or neither timed) go to the later arrival, which is the new one.
+        new_wins = ~has_old | (new_ts.notna() & (old_ts.isna() | (new_ts >= old_ts))) | (new_ts.isna() & old_ts.isna())
+        win_idx = pd.Index(merged.loc[new_wins.to_numpy(), "index"])
+        status.loc[win_idx] = "accepted"
+        status.loc[pd.Index(merged.loc[~new_wins.to_numpy(), "index"])] = "superseded"
+        displaced = merged.loc[new_wins.to_numpy() & has_old.to_numpy(), "_submission_id_old"].tolist()
+        result.updated = len(displaced)
+        if displaced:
+            for i in range(0, len(displaced), db.CHUNK):
+                conn.execute(T.submissions.update().where(T.submissions.c.form == definition.id)
+                             .where(T.submissions.c.submission_id.in_(displaced[i:i + db.CHUNK]))
+                             .where(T.submissions.c.status == "accepted").values(status="superseded"))
+        rows = typed.loc[win_idx, definition.columns].copy()
+        for f in definition.fields:
+            if f.type == "date":
+                rows[f.name] = pd.to_datetime(rows[f.name]).dt.date
+        rows["_submitted_at"] = db.naive_utc(allnew.loc[win_idx, "_submitted_at"]).to_numpy()
+        rows["_submission_id"] = allnew.loc[win_idx, "_submission_id"].to_numpy()
+        rows["_source"] = allnew.loc[win_idx, "_source"].to_numpy()
+        rows["_synced_at"] = now
+        db.upsert(conn, table, rows, ["region", "period"])
+
+    answers = allnew[cols].astype(object).where(allnew[cols].notna(), None)
+    subs = pd.DataFrame({
+        "form": definition.id,
+        "submission_id": allnew["_submission_id"],
+        "revision": allnew.get("_revision", pd.Series("1", index=allnew.index)).fillna("1"),
+        "source": allnew["_source"],
+        "row": allnew["_row"].astype("int64"),
+        "arrival": allnew["_arrival"],
+        "received_at": now,
+        "submitted_at": db.naive_utc(allnew["_submitted_at"]),
+        "answers": [json.dumps(a, ensure_ascii=False) for a in answers.to_dict("records")],
+        "status": status,
+        "run_id": run_id,
+    })
+    db.insert(conn, T.submissions, subs)
+
+    rejected = _rejected_rows(definition, batches, allnew, checked, status, now)
+    if len(rejected):
+        db.insert(conn, T.rejected_table(definition), rejected)
+    result.accepted = int((status == "accepted").sum())
+    result.rejected = int((status == "rejected").sum())
+    result.superseded = int((status == "superseded").sum())
+
+
+def _rejected_rows(definition, batches, allnew, checked, status, now) -> pd.DataFrame:
+    """One row per error of each refused submission; a failed file's error is given to each of its rows."""
+    parts = []
+    meta = allnew[["_submission_id", "_row", "_submitted_at", "_source"]].copy()
+    meta["region_text"] = allnew["region"] if "region" in allnew else None
+    meta["period_text"] = allnew["period"] if "period" in allnew else None
+    if checked is not None and len(checked.problems):
+        p = checked.problems[checked.problems["level"] == "error"]
+        parts.append(p[["index", "field", "value", "code", "message_id", "message_en"]])
+    failed = allnew.index[allnew["_failed"].astype(bool)]
+    if len(failed):
+        for b_no, grp in allnew.loc[failed].groupby("_batch"):
+            for prob in batches[b_no].problems:
+                if prob.level != "error":
+                    continue
+                parts.append(pd.DataFrame({"index": grp.index, "field": prob.field, "value": prob.value,
+                                           "code": prob.code, "message_id": prob.message_id,
+                                           "message_en": prob.message_en}))
+    if not parts:
+        return pd.DataFrame()
+    errs = pd.concat(parts, ignore_index=True)
+    m = meta.loc[errs["index"]].reset_index(drop=True)
+    return pd.DataFrame({
+        "_submission_id": m["_submission_id"], "row": m["_row"].astype("int64"),
+        "region_text": m["region_text"], "period_text": m["period_text"],
+        "field": errs["field"], "value": errs["value"], "code": errs["code"],
+        "message_id": errs["message_id"], "message_en": errs["message_en"],
+        "_submitted_at": db.naive_utc(m["_submitted_at"]), "_source": m["_source"], "_synced_at": now,
+    })
+
+
+def read_form_table(engine: sa.Engine, definition: FormDefinition) -> pd.DataFrame:
+    """The clean table with pandas types per field (Int64, Float64, datetime, boolean, object)."""
+    table = T.form_table(definition)
+    with engine.connect() as conn:
+        frame = pd.read_sql(sa.select(table).order_by(table.c.period, table.c.region), conn)
+    for f in definition.fields:
+        s = frame[f.name]
+        if f.type == "integer":
+            frame[f.name] = pd.to_numeric(s).astype("Int64")
+        elif f.type == "number":
+            frame[f.name] = pd.to_numeric(s).astype("Float64")
+        elif f.type == "date":
+            frame[f.name] = pd.to_datetime(s).astype("datetime64[s]")
+        elif f.type == "boolean":
+            frame[f.name] = s.map(lambda v: None if v is None or pd.isna(v) else bool(int(v))).astype("boolean")
+        else:
+            frame[f.name] = s.astype(object)
+    for c in ("_submitted_at", "_synced_at"):
+        frame[c] = pd.to_datetime(frame[c])
+    return frame
+
+
+def export_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, *, force: bool) -> list[Path]:
+    """exports/<form>.csv|.parquet|.xlsx from the clean table; skipped when nothing changed."""
+    from forms_sync.canonical import canonical_frame
+    from forms_sync.exports import write_csv_atomic, write_parquet_atomic, write_xlsx_atomic
+
+    targets = {fmt: cfg.exports_dir / f"{definition.id}.{fmt}" for fmt in cfg.export_formats}
+    if not force and all(p.exists() for p in targets.values()):
+        return []
+    frame = read_form_table(engine, definition)
+    meta = ["_submitted_at", "_submission_id", "_source", "_synced_at"]
+    if "csv" in targets:
+        text = canonical_frame(definition, frame)
+        for c in meta:
+            text[c] = frame[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ") if c.endswith("_at") else frame[c]
+            text[c] = text[c].fillna("")
+        write_csv_atomic(text, targets["csv"])
+    if "parquet" in targets:
+        pq = frame.copy()
+        for f in definition.fields:
+            if f.type == "date":
+                pq[f.name] = pq[f.name].dt.date
+        write_parquet_atomic(pq, targets["parquet"])
+    if "xlsx" in targets:
+        write_xlsx_atomic(frame, targets["xlsx"], sheet=definition.id)
+    return list(targets.values())
