@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import pandas as pd
 
+from forms_sync.reading import no_codes
+
 from forms_sync.definition.model import Field, fold_choice
 
 MISSING_MARKERS = ("", "-", "_", ".")
@@ -30,7 +32,7 @@ def read_booleans(values: pd.Series, locale: str) -> tuple[pd.Series, pd.Series]
     words = BOOLEAN_WORDS[locale]
     folded = values.str.casefold()
     parsed = folded.map(words)
-    codes = pd.Series(None, index=values.index, dtype=object)
+    codes = no_codes(values.index)
     codes[values.notna() & parsed.isna()] = "type"
     return parsed.astype("boolean"), codes
 
@@ -43,7 +45,7 @@ def read_choices(values: pd.Series, field: Field) -> tuple[pd.Series, pd.Series]
     else:
         lookup = {u: options.get(fold_choice(u)) for u in values.dropna().unique()}
     parsed = values.map(lookup)
-    codes = pd.Series(None, index=values.index, dtype=object)
+    codes = no_codes(values.index)
     codes[values.notna() & parsed.isna()] = "choice"
     return parsed.astype(object), codes
 
@@ -73,7 +75,7 @@ def _parse_options(text: str, folded: tuple[str, ...]) -> frozenset[int] | None:
 
 def read_text(values: pd.Series, field: Field) -> tuple[pd.Series, pd.Series]:
     """Text is kept as typed (outer whitespace removed); pattern and max_length are checked later."""
-    return values.astype(object), pd.Series(None, index=values.index, dtype=object)
+    return values.astype(object), no_codes(values.index)
 
 
 @lru_cache(maxsize=256)

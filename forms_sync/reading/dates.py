@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 
+from forms_sync.reading import no_codes
+
 from forms_sync.reference.months import month_number
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
@@ -45,7 +47,7 @@ def read_dates(values: pd.Series, locale: str) -> tuple[pd.Series, pd.Series]:
     uniques = values.dropna().unique()
     lookup = {u: parse_date(u, locale) for u in uniques}
     parsed = values.map(lookup)
-    codes = pd.Series(None, index=values.index, dtype=object)
+    codes = no_codes(values.index)
     codes[values.notna() & parsed.isna()] = "type"
     return pd.to_datetime(parsed, errors="coerce").astype("datetime64[s]"), codes
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forms_sync.reading import no_codes
+
 _SEP = {"id": (".", ","), "en": (",", ".")}  # locale -> (group separator, decimal mark)
 _MAX_DIGITS = 18  # beyond this an integer no longer fits int64 exactly: refused as `type`
 _MAX_SIGNIFICANT = 15  # beyond this a decimal no longer fits float64 exactly
@@ -47,7 +49,7 @@ def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Seri
     values: Int64 (integer) or Float64 with NA where unreadable; codes: object, None where the value
     was read, else "type" or "ambiguous_number".
     """
-    codes = pd.Series(None, index=values.index, dtype=object)
+    codes = no_codes(values.index)
     if values.empty:
         return pd.Series(pd.array([], dtype="Int64" if integer else "Float64"), index=values.index), codes
     text = _prepare(values)

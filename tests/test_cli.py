@@ -1,0 +1,156 @@
+"""The CLI end to end, as a user runs it (subprocess): exit codes, one-line errors, no tracebacks."""
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import openpyxl
+import pytest
+
+from conftest import HEADER, write
+
+ROW = "03/12/2026 09:15:02,32.04 Kabupaten Bandung,November 2026,1.234,120.500,118.250,238.750,\"Rp 1.500.000,50\",Final,ok\n"
+
+
+def no_traceback(p):
+    assert "Traceback" not in p.stderr + p.stdout, p.stderr
+
+
+def test_validate_ok_text_and_json(run_cli, sekolah, tmp_path):
+    f = write(tmp_path / "in.csv", HEADER + ROW)
+    p = run_cli("validate", sekolah, f)
+    assert p.returncode == 0 and "1 accepted" in p.stdout
+    p = run_cli("validate", sekolah, f, "--format", "json", "--clean-out", tmp_path / "c.csv")
+    rep = json.loads(p.stdout)
+    assert (rep["rows"], rep["accepted"], rep["rejected"]) == (1, 1, 0)
+    rows = list(csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8")))
+    assert rows[0]["anggaran"] == "1500000.5" and rows[0]["region"] == "32.04"
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", "empty"),
+    (b"\x00\x01\x02\xff\xfe\x00garbage" * 100, "binary"),
+    (b"PK\x03\x04 not really a zip", "xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "xls"),
+])
+def test_unreadable_inputs_exit_3_with_one_line(run_cli, sekolah, tmp_path, content, why):
+    f = tmp_path / f"bad_{why}.csv"
+    f.write_bytes(content)
+    p = run_cli("validate", sekolah, f)
+    assert p.returncode == 3, (why, p.stdout, p.stderr)
+    no_traceback(p)
+    assert str(f) in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = run_cli("validate", sekolah, f, "--format", "json")
+    assert p.returncode == 3 and json.loads(p.stdout)["errors"][0]["code"] == "unreadable_file"
+
+
+def test_missing_file_and_bad_definition(run_cli, sekolah, tmp_path):
+    p = run_cli("validate", sekolah, tmp_path / "nope.csv")
+    assert p.returncode == 3 and "file not found" in p.stderr
+    bad = write(tmp_path / "bad.yaml", "id: x\nversion: 1\n")
+    p = run_cli("validate", bad, write(tmp_path / "in.csv", HEADER + ROW))
+    assert p.returncode == 2 and "bad.yaml: title: required" in p.stderr
+    no_traceback(p)
+
+
+def test_header_only_file_is_refused(run_cli, sekolah, tmp_path):
+    p = run_cli("validate", sekolah, write(tmp_path / "h.csv", HEADER), "--format", "json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 1 and rep["errors"][0]["code"] == "empty_file" and rep["rows"] == 0
+
+
+def test_huge_cell_is_refused_not_echoed(run_cli, sekolah, tmp_path):
+    big = "x" * 1_000_000
+    f = write(tmp_path / "big.csv", HEADER + ROW.replace(",ok\n", f",{big}\n"))
+    p = run_cli("validate", sekolah, f, "--format", "json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 1 and rep["errors"][0]["code"] == "max_length"
+    assert len(p.stdout) < 5000  # the value is cut in the report, not echoed whole
+
+
+@pytest.mark.parametrize("encoding,sep", [("cp1252", ","), ("utf-8-sig", ";"), ("utf-16", "\t")])
+def test_encodings_and_separators(run_cli, sekolah, tmp_path, encoding, sep):
+    row = ROW.replace(",ok\n", ",Catatan café\n")
+    header, data = HEADER, row
+    if sep != ",":
+        header = header.replace(",", sep)
+        data = (row.replace(",", sep).replace('"Rp 1.500.000' + sep + '50"', "Rp 1.500.000,50")
+                .replace("1.234" + sep, "1.234" + sep))
+    f = write(tmp_path / "in.csv", header + data, encoding)
+    p = run_cli("validate", sekolah, f, "--format", "json", "--clean-out", tmp_path / "c.csv")
+    rep = json.loads(p.stdout)
+    assert rep["accepted"] == 1, rep
+    assert list(csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8")))[0]["catatan"] == "Catatan café"
+
+
+def test_timestamps_in_wrong_locale_fail_the_file(run_cli, sekolah, tmp_path):
+    f = write(tmp_path / "in.csv", HEADER + ROW.replace("03/12/2026", "13/12/2026"))
+    p = run_cli("validate", sekolah, f, "--format", "json", "--locale", "en")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 1 and [e["code"] for e in rep["errors"]] == ["bad_timestamp"]
+    assert rep["rejected"] == 1 and rep["errors"][0]["row"] is None
+
+
+def test_check_command(run_cli, sekolah, tmp_path):
+    p = run_cli("check", sekolah.parent)
+    assert p.returncode == 0 and "rekap_sekolah" in p.stdout
+    write(sekolah.parent / "b.yaml", "id: b\nversion: 1\ntitle: B\nrespondent: regency\nperiod: monthly\n"
+          "fields:\n- {name: a, label: A, type: integer, min: x}\n")
+    p = run_cli("check", sekolah.parent)
+    assert p.returncode == 2 and "b.yaml: fields[0].min: must be a number" in p.stderr
+    no_traceback(p)
+
+
+def test_template_round_trip(run_cli, sekolah, tmp_path):
+    """A region fills the generated XLSX template with typed cells; it validates as sent."""
+    p = run_cli("template", sekolah, "--out", tmp_path / "t")
+    assert p.returncode == 0, p.stderr
+    wb = openpyxl.load_workbook(tmp_path / "t" / "rekap_sekolah_template.xlsx")
+    assert wb.sheetnames[:2] == ["Petunjuk", "Isian"]
+    text = " ".join(str(c.value) for row in wb["Petunjuk"].iter_rows() for c in row if c.value)
+    assert "Jumlah SD" in text and "1.234" in text and "Final | Sementara" in text
+    ws = wb["Isian"]
+    ws.append(["32.04 Kabupaten Bandung", "November 2026", 10, 5, 5, 10, 1234.5, "Final", "007"])
+    wb.save(tmp_path / "filled.xlsx")
+    p = run_cli("validate", sekolah, tmp_path / "filled.xlsx", "--format", "json", "--clean-out", tmp_path / "c.csv")
+    assert json.loads(p.stdout)["accepted"] == 1, p.stdout
+    row = list(csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8")))[0]
+    assert row["anggaran"] == "1234.5" and row["catatan"] == "007"
+    header = open(tmp_path / "t" / "rekap_sekolah_template.csv", encoding="utf-8-sig").readline().strip()
+    assert header.startswith("Kabupaten/Kota,Periode,Jumlah SD")
+
+
+def test_sync_status_and_rerun(run_cli, sekolah, tmp_path):
+    inbox = tmp_path / "inbox"
+    write(inbox / "a.csv", HEADER + ROW + ROW.replace("32.04 Kabupaten Bandung", "Bandung")
+          + ROW.replace("09:15:02", "10:00:00").replace(",ok\n", ",=HYPERLINK(\"x\")\n"))
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///out/fs.db"\n'
+          'exports = "out/exports"\n[[sources]]\nform = "rekap_sekolah"\ntype = "files"\npaths = ["inbox/*.csv"]\n')
+    p = run_cli("sync", "--format", "json")
+    no_traceback(p)
+    rep = json.loads(p.stdout)
+    form = rep["forms"][0]
+    assert p.returncode == 1 and (form["new"], form["accepted"], form["rejected"], form["superseded"]) == (3, 1, 1, 1)
+    db = sqlite3.connect(tmp_path / "out" / "fs.db")
+    assert db.execute("select catatan from rekap_sekolah").fetchall() == [('=HYPERLINK("x")',)]
+    assert db.execute("select code from rekap_sekolah__rejected").fetchall() == [("region_ambiguous",)]
+    assert db.execute("select status, count(*) from _submissions group by 1 order by 1").fetchall() == [
+        ("accepted", 1), ("rejected", 1), ("superseded", 1)]
+    exported = (tmp_path / "out" / "exports" / "rekap_sekolah.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in exported  # formula escaped for people ...
+    import pandas as pd
+    assert pd.read_parquet(tmp_path / "out" / "exports" / "rekap_sekolah.parquet")["catatan"].tolist() == ['=HYPERLINK("x")']
+    p = run_cli("sync", "--format", "json")
+    assert p.returncode == 0 and json.loads(p.stdout)["forms"][0]["new"] == 0
+    p = run_cli("status", "rekap_sekolah", "--period", "November 2026", "--format", "json")
+    per = json.loads(p.stdout)["periods"][0]
+    assert per["period"] == "2026-11" and per["expected"] == 514 and per["on_time"] == 1 and len(per["missing"]) == 513
+    p = run_cli("status", "rekap_sekolah", "--period", "Triwulan 4 2026")
+    assert p.returncode == 2 and "not a monthly period" in p.stderr
+
+
+def test_sync_missing_config(run_cli, tmp_path):
+    p = run_cli("sync", "--config", tmp_path / "none.toml")
+    assert p.returncode == 2 and "config file not found" in p.stderr
+    no_traceback(p)

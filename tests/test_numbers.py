@@ -1,0 +1,78 @@
+"""Reading typed numbers (FORMAT.md §2): locale rules, ambiguity, canonical text, round trips."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forms_sync.reading.numbers import canonical_numbers, format_number, read_numbers
+
+
+def read(values, locale="id", integer=False):
+    v, c = read_numbers(pd.Series(values, dtype="str"), locale, integer)
+    return v.tolist(), c.tolist()
+
+
+@pytest.mark.parametrize("text,value", [("1234", 1234), ("1.234", 1234), ("1.234.567", 1234567), ("-5", -5),
+                                        (" 42 ", 42), ("1.234,00", 1234), ("007", 7)])
+def test_integer_id_accepts(text, value):
+    assert read([text], integer=True) == ([value], [None])
+
+
+@pytest.mark.parametrize("text,code", [("12,5", "type"), ("1.5", "ambiguous_number"), ("1.23", "ambiguous_number"),
+                                       ("1,234.5", "ambiguous_number"), ("1,000", "ambiguous_number"),
+                                       ("satu", "type"), ("1.2345", "ambiguous_number"), ("12.34.567", "type"),
+                                       ("99999999999999999999", "type")])
+def test_integer_id_refuses(text, code):
+    values, codes = read([text], integer=True)
+    assert codes == [code] and pd.isna(values[0])
+
+
+@pytest.mark.parametrize("text,value", [("1234,5", 1234.5), ("1.234,5", 1234.5), ("0,75", 0.75),
+                                        ("Rp 1.500.000", 1500000), ("Rp1.500.000,50", 1500000.5), ("81,0", 81)])
+def test_number_id_accepts(text, value):
+    assert read([text]) == ([value], [None])
+
+
+@pytest.mark.parametrize("text,locale,code", [("1.5", "id", "ambiguous_number"), ("1,234.5", "id", "ambiguous_number"),
+                                              ("1.234,5", "en", "ambiguous_number"), ("1,2,3", "id", "type"),
+                                              ("12345678901234567,5", "id", "type")])
+def test_number_refuses(text, locale, code):
+    assert read([text], locale)[1] == [code]
+
+
+def test_en_locale():
+    assert read(["1,234", "1234"], "en", integer=True) == ([1234, 1234], [None, None])
+    assert read(["1234.5", "1,234.5"], "en") == ([1234.5, 1234.5], [None, None])
+
+
+def test_canonical_numbers():
+    s = pd.Series([1500000.5, 750000.0, 0.75, None, -3.0], dtype="Float64")
+    assert canonical_numbers(s).tolist()[:3] == ["1500000.5", "750000", "0.75"]
+    assert pd.isna(canonical_numbers(s).tolist()[3]) and canonical_numbers(s).tolist()[4] == "-3"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30), st.sampled_from(["id", "en"]), st.booleans())
+def test_never_crashes(text, locale, integer):
+    values, codes = read_numbers(pd.Series([text], dtype="str"), locale, integer)
+    assert len(values) == len(codes) == 1
+    assert pd.isna(values.iloc[0]) or codes.iloc[0] is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-10**15, max_value=10**15), st.sampled_from(["id", "en"]))
+def test_integer_round_trip(n, locale):
+    assert read([format_number(n, locale, integer=True)], locale, integer=True) == ([n], [None])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False, allow_infinity=False),
+       st.sampled_from(["id", "en"]))
+def test_number_round_trip(d, locale):
+    value = float(d)
+    text = format_number(value, locale)
+    got, codes = read([text], locale)
+    assert codes == [None] and got[0] == value
+    assert canonical_numbers(pd.Series([value])).iloc[0] == canonical_numbers(pd.Series(got)).iloc[0]
