@@ -76,3 +76,10 @@ def test_number_round_trip(d, locale):
     got, codes = read([text], locale)
     assert codes == [None] and got[0] == value
     assert canonical_numbers(pd.Series([value])).iloc[0] == canonical_numbers(pd.Series(got)).iloc[0]
+
+
+def test_values_stay_in_place_on_a_non_default_index():
+    """Cells keep their row when the column's index is not 0..n (a filtered column)."""
+    s = pd.Series(["750000", "-", "1.234", "+5"], index=[10, 3, 7, 99], dtype="str").drop(3)
+    values, codes = read_numbers(s, "id", integer=True)
+    assert values.to_dict() == {10: 750000, 7: 1234, 99: 5} and codes.isna().all()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from forms_sync.reading import no_codes
 
@@ -29,70 +31,70 @@ def _patterns(locale: str) -> tuple[str, str, str]:
 _PATTERNS = {loc: _patterns(loc) for loc in _SEP}
 
 
-def _prepare(values: pd.Series) -> pd.Series:
-    """Drop `Rp` and the spaces around a value; keep NA as NA."""
-    s = values.astype("str") if values.dtype == object else values
-    return s.str.strip().str.replace(r"^(?i:rp)\.?\s*", "", regex=True)
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """The column as one Arrow string array: outer spaces and a leading `Rp` removed."""
+    arr = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.utf8_trim_whitespace(arr)
+    has_rp = pc.match_substring_regex(arr, "^[Rr][Pp]")
+    if pc.any(has_rp).as_py():
+        arr = pc.if_else(has_rp, pc.replace_substring_regex(arr, r"^[Rr][Pp]\.?\s*", ""), arr)
+    return arr
 
 
-def _to_float(text: pd.Series, locale: str) -> pd.Series:
-    g, d = _SEP[locale]
-    plain = text.str.replace(g, "", regex=False)
-    if d != ".":
-        plain = plain.str.replace(d, ".", regex=False)
-    return pd.to_numeric(plain, errors="coerce").astype("float64")
+def _full(arr: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
 
 def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Series, pd.Series]:
     """Parse a column of non-missing texts. Returns (values, codes).
 
     values: Int64 (integer) or Float64 with NA where unreadable; codes: object, None where the value
-    was read, else "type" or "ambiguous_number".
+    was read, else "type" or "ambiguous_number". Work is done by Arrow kernels over the whole column;
+    the slower checks run only on the cells the fast ones did not settle.
     """
     codes = no_codes(values.index)
+    dtype = "Int64" if integer else "Float64"
     if values.empty:
-        return pd.Series(pd.array([], dtype="Int64" if integer else "Float64"), index=values.index), codes
-    text = _prepare(values)
+        return pd.Series(pd.array([], dtype=dtype), index=values.index), codes
+    text = _arrow_text(values)
+    group, mark = _SEP[locale]
     other = "en" if locale == "id" else "id"
     int_re, num_re, zero_frac_re = _PATTERNS[locale]
-    digits = text.str.fullmatch(r"[+-]?\d+").fillna(False).astype(bool)
-    rest = ~digits
-    ok = digits.copy()
-    if rest.any():
-        t = text[rest]
+    ok = _full(text, r"^[+-]?\d+$")
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        t = text.take(pa.array(rest))
         if integer:
-            good = t.str.fullmatch(int_re) | (t.str.fullmatch(zero_frac_re)
-                                              & ~t.str.fullmatch(_PATTERNS[other][1]))
+            good = _full(t, int_re) | (_full(t, zero_frac_re) & ~_full(t, _PATTERNS[other][1]))
         else:
-            good = t.str.fullmatch(num_re)
-        good = good.fillna(False).astype(bool)
-        ok.loc[good.index[good]] = True
-        bad = t[~good]
-        if not bad.empty:
-            amb = bad.str.fullmatch(_PATTERNS[other][1]).fillna(False).astype(bool)
-            codes.loc[bad.index] = np.where(amb, "ambiguous_number", "type")
-    parsed = pd.Series(np.nan, index=values.index, dtype="float64")
-    if ok.any():
-        parsed.loc[ok] = _to_float(text[ok], locale)
+            good = _full(t, num_re)
+        ok[rest[good]] = True
+        bad = rest[~good]
+        if len(bad):
+            amb = _full(text.take(pa.array(bad)), _PATTERNS[other][1])
+            codes.iloc[bad] = np.where(amb, "ambiguous_number", "type")
+    # Too many digits to hold exactly: refuse rather than invent a figure.
+    long = ok & (pc.utf8_length(text).to_numpy(zero_copy_only=False) > _MAX_SIGNIFICANT)
+    if long.any():
+        idx = np.flatnonzero(long)
+        digits = pc.replace_substring_regex(text.take(pa.array(idx)), r"^[+-]?[0.,]*|[.,]", "")
+        digits = pc.utf8_rtrim(digits, characters="0") if not integer else digits
+        over = pc.utf8_length(digits).to_numpy(zero_copy_only=False) > (_MAX_DIGITS if integer else _MAX_SIGNIFICANT)
+        ok[idx[over]] = False
+        codes.iloc[idx[over]] = "type"
+    plain = pc.replace_substring(text, group, "")
     if integer:
-        too_big = ok & (text.str.count(r"\d") > _MAX_DIGITS).fillna(False).astype(bool)
-        if too_big.any():
-            codes.loc[too_big] = "type"
-            parsed.loc[too_big] = np.nan
-        whole = ok & ~too_big
-        out = pd.Series(pd.array([pd.NA] * len(values), dtype="Int64"), index=values.index)
-        if whole.any():
-            plain = text[whole].str.replace(_SEP[locale][0], "", regex=False).str.replace(
-                r"[,.]0+$", "", regex=True)
-            out.loc[whole] = pd.to_numeric(plain, errors="coerce").astype("Int64")
-        return out, codes
-    # More than 15 significant digits cannot be held exactly: refuse rather than invent a figure.
-    significant = text.str.replace(r"^[+-]?[0.,]*", "", regex=True).str.replace(r"[.,]", "", regex=True)
-    imprecise = ok & (significant.str.rstrip("0").str.len() > _MAX_SIGNIFICANT).fillna(False).astype(bool)
-    if imprecise.any():
-        codes.loc[imprecise] = "type"
-        parsed.loc[imprecise] = np.nan
-    return parsed.astype("Float64"), codes
+        plain = pc.replace_substring_regex(plain, "[,.]0+$", "")
+    elif mark != ".":
+        plain = pc.replace_substring(plain, mark, ".")
+    plain = pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string()))
+    plain = pc.replace_substring_regex(plain, r"^\+", "")  # Arrow's cast refuses an explicit +
+    parsed = pc.cast(plain, pa.int64() if integer else pa.float64())
+    # .array, not the Series: a Series would be re-aligned on its own 0..n index, not placed.
+    array = parsed.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}.get).array
+    return pd.Series(array, index=values.index, dtype=dtype), codes
 
 
 def canonical_numbers(values: pd.Series) -> pd.Series:

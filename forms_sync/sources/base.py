@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import hashlib
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from forms_sync.definition.model import FormDefinition, fold_header
 from forms_sync.errors import Problem
@@ -108,7 +112,7 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
         col = cells.iloc[:, pos[0]]
         for extra in pos[1:]:
             col = col.fillna("").str.cat(cells.iloc[:, extra].fillna(""), sep=" ").str.strip()
-        frame[fname] = col.to_numpy()
+        frame[fname] = col.array if col.index.equals(frame.index) else col.to_numpy()
     frame["_row"] = np.arange(1, n + 1)
     frame["_source"] = source
     frame["_email"] = cells.iloc[:, meta["email"]].to_numpy() if meta["email"] is not None else None
@@ -133,27 +137,25 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
                     columns={f: " + ".join(str(headers[i]) for i in pos) for f, pos in fields.items()})
 
 
-_HASH_KEYS = ("forms-sync-row-1", "forms-sync-row-2")
-
-
 def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.Series | None,
                    salt: str = "") -> np.ndarray:
     """Stable ids from the content of each row: the same row read again gets the same id.
 
-    128 bits from two keyed pandas row hashes; identical rows in one batch are told apart by
-    their occurrence number, so a region that sends the same row twice is counted twice.
+    A 128-bit BLAKE2b digest of the answers (by field name, so column order does not matter) and the
+    timestamp text. Identical rows in one batch are told apart by their occurrence number, so a
+    region that sends the same row twice is counted twice, and re-reading the file still matches.
     """
-    parts = frame[sorted(answer_columns)].astype("str").fillna("\x00")
+    cols = [frame[c] for c in sorted(answer_columns)]
     if ts_text is not None:
-        parts = parts.assign(_ts=ts_text.astype("str").fillna("\x00").to_numpy())
-    if salt:
-        parts = parts.assign(_salt=salt)
-    if parts.shape[1] == 0:
-        parts = pd.DataFrame({"_empty": [""] * len(frame)})
-    h1 = pd.util.hash_pandas_object(parts, index=False, hash_key=_HASH_KEYS[0]).to_numpy()
-    occurrence = pd.Series(h1).groupby(h1).cumcount().to_numpy().astype("uint64")
-    h2 = pd.util.hash_pandas_object(parts.assign(_occ=occurrence), index=False,
-                                    hash_key=_HASH_KEYS[1]).to_numpy()
-    h1 = h1 ^ (occurrence * np.uint64(0x9E3779B97F4A7C15))
-    return np.char.add(np.char.mod("%016x", h1), np.char.mod("%016x", h2)).astype(object)
-
+        cols.append(ts_text)
+    if not cols or len(frame) == 0:
+        return np.array([hashlib.blake2b(f"{salt}\x1e{i}".encode(), digest_size=16).hexdigest()
+                         for i in range(len(frame))], dtype=object)
+    arrays = [pc.fill_null(pa.array(c.astype("str").to_numpy(), type=pa.string(), from_pandas=True), "\x00")
+              for c in cols]
+    joined = pc.binary_join_element_wise(*arrays, "\x1f").to_pylist()
+    ids = [hashlib.blake2b(f"{salt}\x1e{t}".encode(), digest_size=16).hexdigest() for t in joined]
+    occurrence = pd.Series(ids).groupby(ids).cumcount().to_numpy()
+    for i in np.flatnonzero(occurrence):
+        ids[i] = hashlib.blake2b(f"{ids[i]}#{occurrence[i]}".encode(), digest_size=16).hexdigest()
+    return np.array(ids, dtype=object)

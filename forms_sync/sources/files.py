@@ -100,7 +100,7 @@ def read_table(path: Path, *, locale: str = "id", sheet: str | None = None,
         raise UnreadableSource(f"{path}: is a folder, not a file.") from None
     except OSError as exc:
         raise UnreadableSource(f"{path}: cannot be read ({exc.strerror}). Check its permissions.") from None
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise UnreadableSource(f"{path}: the file is empty. Send the filled template with its header row.")
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(path, data, locale, sheet, definition)
@@ -138,7 +138,8 @@ def _looks_like_text(text: str) -> bool:
 
 
 def _delimiter(text: str) -> str:
-    first = next(iter(text.splitlines()), "")
+    end = text.find("\n")
+    first = text[: end if end >= 0 else len(text)]
     counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
