@@ -2,7 +2,6 @@
 its expected.json by the shared checker (FORMAT.md §5)."""
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -27,11 +26,3 @@ def test_shared_case(case, tmp_path):
         sys.path.pop(0)
     problems = run_cases.check(str(CASES / case), cli_path())
     assert problems == [], f"{case}: {problems}"
-
-
-def test_all_cases_via_shared_runner():
-    """The shared runner itself, as the before-stop hook runs it."""
-    p = subprocess.run([sys.executable, str(SHARED / "tools" / "run_cases.py"), str(CASES), cli_path()],
-                       capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert " 0 failed" in p.stdout
