@@ -208,10 +208,15 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
            run_id: int, result: FormResult) -> None:
     now = db.utcnow()
     sub = T.submissions
-    known = set(conn.execute(sa.select(sub.c.submission_id).where(sub.c.form == definition.id)).scalars())
-    frames, failed_parts = [], []
+    # A submission is known by (id, revision): an edited Google response keeps its id, gets a new revision.
+    known = {f"{i}\x1f{r}" for i, r in conn.execute(sa.select(sub.c.submission_id, sub.c.revision)
+                                                     .where(sub.c.form == definition.id))}
+    frames = []
     for b_no, batch in enumerate(batches):
-        fresh = ~batch.frame["_submission_id"].isin(known)
+        if "_revision" not in batch.frame:
+            batch.frame["_revision"] = "1"
+        keys = batch.frame["_submission_id"].astype(str) + "\x1f" + batch.frame["_revision"].astype(str)
+        fresh = ~keys.isin(known)
         entry = {"source": batch.source, "rows": batch.rows, "new": int(fresh.sum()),
                  "status": "refused" if batch.failed else "read",
                  "problems": [p.to_dict() for p in batch.problems]}
@@ -221,10 +226,8 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
         part = batch.frame[fresh].copy()
         part["_failed"] = batch.failed
         part["_batch"] = b_no
-        known.update(part["_submission_id"])
+        known.update(keys[fresh])
         frames.append(part)
-        if batch.failed and len(part):
-            failed_parts.append((part.index, batch))
     allnew = pd.concat(frames, ignore_index=False, keys=range(len(frames))) if frames else pd.DataFrame()
     if len(allnew):
         allnew = allnew.reset_index(drop=True)
@@ -286,7 +289,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
     subs = pd.DataFrame({
         "form": definition.id,
         "submission_id": allnew["_submission_id"],
-        "revision": allnew.get("_revision", pd.Series("1", index=allnew.index)).fillna("1"),
+        "revision": allnew["_revision"].astype(str),
         "source": allnew["_source"],
         "row": allnew["_row"].astype("int64"),
         "arrival": allnew["_arrival"],
