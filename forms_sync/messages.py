@@ -55,6 +55,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{label}: \"{value}\" bukan pilihan yang tersedia. Pilih satu atau lebih dari: {options}.",
         "{label}: \"{value}\" is not an available option. Choose one or more of: {options}.",
     ),
+    "precision": (
+        "{label}: \"{value}\" punya terlalu banyak digit untuk disimpan persis. Bulatkan, mis. ke rupiah utuh.",
+        "{label}: \"{value}\" has too many digits to be stored exactly. Round it, e.g. to whole rupiah.",
+    ),
     "too_long": (
         "{label}: isian terlalu panjang ({length} karakter). Periksa apakah sel ini benar.",
         "{label}: the answer is too long ({length} characters). Check this cell.",
@@ -70,7 +74,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "region_ambiguous": (
         "{label} \"{value}\" bisa berarti lebih dari satu wilayah ({candidates}). Tulis kode lengkap dengan titik, mis. \"{example}\".",
-        "{label} \"{value}\" could mean more than one region ({candidates}). Write the full dotted code, e.g. \"{example}\".",
+        "{label} \"{value}\" could mean more than one region ({candidates_en}). Write the full dotted code, e.g. \"{example}\".",
     ),
     "region_retired": (
         "Kode {label} \"{value}\" sudah tidak berlaku sejak pemekaran 2022. Pakai kode baru: {current}.",
@@ -78,7 +82,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "region_mismatch": (
         "{label}: kode dan nama tidak cocok pada \"{value}\" (kode {code} adalah {code_name}). Periksa kembali.",
-        "{label}: code and name disagree in \"{value}\" (code {code} is {code_name}). Check the answer.",
+        "{label}: code and name disagree in \"{value}\" (code {code} is {code_name_en}). Check the answer.",
     ),
     # --- period -------------------------------------------------------------------------------
     "period_invalid": (

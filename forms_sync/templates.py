@@ -95,7 +95,8 @@ def _write_xlsx(definition: FormDefinition, path: Path, today: dt.date) -> None:
     columns: list[tuple[int, list[str]]] = []
     if definition.respondent != "village":
         columns.append((1, regions.load().dropdown_options(definition.respondent)))
-    window = periods.periods_window(definition.period, today, back=12, forward=0)
+    # Periods that have ended (the one under way is not reported yet), newest first.
+    window = periods.periods_window(definition.period, today, back=12, forward=0)[:-1]
     columns.append((2, [periods.period_label(p, definition.locale) for p in reversed(window)]))
     for i, f in enumerate(definition.fields, start=3):
         if f.type == "choice":

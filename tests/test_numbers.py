@@ -37,7 +37,7 @@ def test_number_id_accepts(text, value):
 
 @pytest.mark.parametrize("text,locale,code", [("1.5", "id", "ambiguous_number"), ("1,234.5", "id", "ambiguous_number"),
                                               ("1.234,5", "en", "ambiguous_number"), ("1,2,3", "id", "type"),
-                                              ("12345678901234567,5", "id", "type")])
+                                              ("12345678901234567,5", "id", "precision")])
 def test_number_refuses(text, locale, code):
     assert read([text], locale)[1] == [code]
 
@@ -83,3 +83,10 @@ def test_values_stay_in_place_on_a_non_default_index():
     s = pd.Series(["750000", "-", "1.234", "+5"], index=[10, 3, 7, 99], dtype="str").drop(3)
     values, codes = read_numbers(s, "id", integer=True)
     assert values.to_dict() == {10: 750000, 7: 1234, 99: 5} and codes.isna().all()
+
+
+def test_large_amounts_kept_exactly_or_refused():
+    """Rp 10 trillion with sen fits float64 exactly and is kept; more digits than that is refused."""
+    values, codes = read(["Rp 10.340.827.241.639,76", "1.234.567.890.123.456,78"])
+    assert values[0] == 10340827241639.76 and codes == [None, "precision"]
+    assert canonical_numbers(pd.Series([values[0]])).iloc[0] == "10340827241639.76"

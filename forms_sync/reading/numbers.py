@@ -14,7 +14,6 @@ import pyarrow.compute as pc
 from forms_sync.reading import no_codes
 
 _SEP = {"id": (".", ","), "en": (",", ".")}  # locale -> (group separator, decimal mark)
-_MAX_DIGITS = 18  # beyond this an integer no longer fits int64 exactly: refused as `type`
 _MAX_SIGNIFICANT = 15  # beyond this a decimal no longer fits float64 exactly
 
 
@@ -47,6 +46,20 @@ def _full(arr: pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
 
+def _exact(text: str, locale: str, integer: bool) -> bool:
+    """True when the number written in `text` survives int64/float64 unchanged."""
+    group, mark = _SEP[locale]
+    plain = text.replace(group, "").lstrip("+")
+    if integer:
+        whole = plain.split(mark)[0]
+        return abs(int(whole)) < 2**63
+    plain = plain.replace(mark, ".")
+    sign = "-" if plain.startswith("-") else ""
+    whole, _, frac = plain.lstrip("-").partition(".")
+    digits = (whole.lstrip("0") or "0") + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
+    return np.format_float_positional(float(plain), trim="-") == sign + digits
+
+
 def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Series, pd.Series]:
     """Parse a column of non-missing texts. Returns (values, codes).
 
@@ -75,15 +88,12 @@ def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Seri
         if len(bad):
             amb = _full(text.take(pa.array(bad)), _PATTERNS[other][1])
             codes.iloc[bad] = np.where(amb, "ambiguous_number", "type")
-    # Too many digits to hold exactly: refuse rather than invent a figure.
+    # A value that cannot be held exactly is refused (`precision`) rather than stored altered.
     long = ok & (pc.utf8_length(text).to_numpy(zero_copy_only=False) > _MAX_SIGNIFICANT)
-    if long.any():
-        idx = np.flatnonzero(long)
-        digits = pc.replace_substring_regex(text.take(pa.array(idx)), r"^[+-]?[0.,]*|[.,]", "")
-        digits = pc.utf8_rtrim(digits, characters="0") if not integer else digits
-        over = pc.utf8_length(digits).to_numpy(zero_copy_only=False) > (_MAX_DIGITS if integer else _MAX_SIGNIFICANT)
-        ok[idx[over]] = False
-        codes.iloc[idx[over]] = "type"
+    for i in np.flatnonzero(long):
+        if not _exact(text[i].as_py(), locale, integer):
+            ok[i] = False
+            codes.iloc[i] = "type" if integer else "precision"
     plain = pc.replace_substring(text, group, "")
     if integer:
         plain = pc.replace_substring_regex(plain, "[,.]0+$", "")
