@@ -128,4 +128,7 @@ def render(key: str, **params) -> tuple[str, str]:
     """Return (message_id, message_en) for a catalogue key."""
     text_id, text_en = CATALOGUE[key]
     p = _Default(params)
+    for k in ("candidates", "code_name"):  # the region reference joins alternatives in Indonesian
+        if k in p and f"{k}_en" not in p:
+            p[f"{k}_en"] = str(p[k]).replace(" atau ", " or ")
     return text_id.format_map(p), text_en.format_map(p)

@@ -185,8 +185,6 @@ def message_for(definition: FormDefinition, field: str | None, code: str, value,
     if field == "region":
         p.update(label=definition.region_label, label_en=REGION_WORDS_EN[definition.respondent])
         p.setdefault("example", "32.04 Kabupaten Bandung")
-        for k in ("candidates", "code_name"):  # the reference joins alternatives in Indonesian
-            p[f"{k}_en"] = str(p.get(k, "")).replace(" atau ", " or ")
         if code == "required":
             return render("required", label=definition.region_label)
         return render(key or code, **p)
