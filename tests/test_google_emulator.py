@@ -387,3 +387,39 @@ def test_state_survives_a_restart(tmp_path):
         form = first.forms.create({"info": {"title": "Tetap"}}, {}, "http://x")
         first._save()
     assert Emulator(state).forms.get(form["formId"])["info"]["title"] == "Tetap"
+
+
+def test_sandbox_serve_runs_in_the_foreground_and_keeps_state_across_restarts(tmp_path):
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = tmp_path / "sandbox.json"
+    command = [sys.executable, "-c", "from forms_sync.google.commands import sandbox_command; sandbox_command()",
+               "serve", "--port", str(port), "--state", str(state)]
+
+    def start():
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert "listening on" in process.stdout.readline()
+        return process
+
+    def stop(process):
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+
+    server = start()
+    try:
+        admin = EmulatorAdmin(f"http://127.0.0.1:{port}")
+        spreadsheet = admin.create_spreadsheet(sheets=[{"title": "Data", "rows": [["a", 1]]}])
+    finally:
+        stop(server)
+    server = start()
+    try:
+        admin.fill_spreadsheet(spreadsheet, [["b", 2]])  # the spreadsheet is still there
+        assert json.loads(state.read_text())["spreadsheets"][spreadsheet]["sheets"][0]["rows"][1][0]["value"] == "b"
+    finally:
+        stop(server)

@@ -118,7 +118,7 @@ def execute(request: Any, what: str, policy: RetryPolicy = RetryPolicy()) -> Any
                     "Google is unreachable or overloaded; check the network, wait a few minutes and run "
                     "the command again (it is safe to re-run), or raise [google] retry_attempts and "
                     "retry_deadline", what=what, status=failure.status, reason=failure.reason) from None
-            log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", what, failure.description, wait,
+            log.warning("%s: %s; retrying in %.2fs (attempt %d of %d)", what, failure.description, wait,
                         attempt + 1, policy.attempts)
             time.sleep(wait)
 

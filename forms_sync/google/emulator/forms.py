@@ -15,7 +15,7 @@ import secrets
 
 from forms_sync.google.emulator import timestamps
 from forms_sync.google.emulator.discovery import camel, load_api, snake
-from forms_sync.google.emulator.errors import ApiError, failed_precondition, invalid_argument, not_found
+from forms_sync.google.emulator.errors import failed_precondition, invalid_argument, not_found
 
 ITEM_KINDS = ("questionItem", "questionGroupItem", "pageBreakItem", "textItem", "imageItem", "videoItem")
 QUESTION_KINDS = ("choiceQuestion", "textQuestion", "scaleQuestion", "dateQuestion", "timeQuestion",
