@@ -535,3 +535,13 @@ def test_force_also_undoes_hand_edits_when_the_definition_is_unchanged(sandbox, 
     [forced] = generate(definition, force=True)
     assert forced.status == "updated" and forced.calls == ["forms.get", "forms.batchUpdate"]
     assert by_title(form_of(sandbox, definition)).get("Jumlah SD")
+
+
+def test_two_generates_on_one_folder_cannot_run_at_once(sandbox, folder):
+    from forms_sync.google.registry import exclusive
+
+    definition = write_definition(folder)
+    with exclusive(folder):
+        with pytest.raises(RegistryError, match="another forms-sync generate is running"):
+            generate(definition)
+    assert generate(definition)[0].status == "created"

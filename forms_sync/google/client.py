@@ -175,7 +175,9 @@ def _http_failure(status: int, content: bytes | str | None, retry_after: str | N
             reason = str(error)
     except (ValueError, AttributeError):
         pass
-    description = f"HTTP {status}" + (f" {reason}" if reason else "") + (f": {message.rstrip('.')}" if message else "")
+    description = f"HTTP {status}" + (f" {reason}" if reason else "")
+    if message:
+        description += ": " + message.rstrip(".")
     try:
         after = float(retry_after) if retry_after else None
     except ValueError:

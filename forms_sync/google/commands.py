@@ -122,11 +122,12 @@ def serve_command(host, port, state_file):
     from forms_sync.google.client import API_ROOT_ENV
     from forms_sync.google.emulator import serve
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     emulator_log = logging.getLogger("forms_sync.google.emulator")
-    emulator_log.addHandler(handler)
-    emulator_log.setLevel(logging.INFO)
+    emulator_log.setLevel(logging.INFO)  # one line per request: method, path, status
+    if not logging.getLogger().handlers:  # run on its own; under `forms-sync` the CLI's logging applies
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        emulator_log.addHandler(handler)
 
     def ready(root: str) -> None:
         click.echo(f"forms-sync sandbox listening on {root}" + (f", state in {state_file}" if state_file else ""))

@@ -172,7 +172,8 @@ def exclusive(folder: str | os.PathLike):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RegistryError(f"another forms-sync generate is running on {folder}; wait for it to finish") from None
+            raise RegistryError(f"another forms-sync generate is running on {folder}; wait for it to finish"
+                                ) from None
         yield
     finally:
         os.close(fd)
