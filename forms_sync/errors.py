@@ -75,3 +75,10 @@ class SchemaChangeRefused(FormsSyncError):
     """The definition changed in a way that needs `forms-sync migrate FORM`."""
 
     exit_code = EXIT_USAGE
+
+
+class DatabaseError(FormsSyncError):
+    """The database failed mid-run (connection lost, disk full, refused statement); exit 3 like
+    any store that cannot be read or written. Each form's transaction is whole or absent."""
+
+    exit_code = EXIT_UNREADABLE
