@@ -43,7 +43,7 @@ def completeness_frame(conn: sa.Connection, definition: FormDefinition, timezone
         f = pd.DataFrame({"form": definition.id, "period": period, "region": expected})
         a = acc[acc["period"] == period].set_index("region")["_submitted_at"]
         r = set(rej.loc[rej["period"] == period, "region"]) if len(rej) else set()
-        f["_submitted_at"] = pd.to_datetime(f["region"].map(a))
+        f["_submitted_at"] = pd.to_datetime(a.reindex(f["region"]).to_numpy())  # (map() fails on an empty a)
         f["status"] = "missing"
         f.loc[f["region"].isin(r), "status"] = "rejected"
         f.loc[f["region"].isin(a.index), "status"] = "accepted"
