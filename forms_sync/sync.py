@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from forms_sync import logs
 from forms_sync.config import Config, SourceConfig, column_mapping, load_config
 from forms_sync.definition.model import FormDefinition, load_definitions
 from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
@@ -33,6 +34,8 @@ from forms_sync.validation.check import PROBLEM_COLUMNS, check_frame, shown
 from forms_sync.validation.resolve import latest_valid
 
 log = logging.getLogger("forms_sync.sync")
+COUNTS = ("read", "new", "updated", "unchanged", "accepted", "rejected", "superseded")
+EXPORTS_PENDING = "(exports pending)"  # a _watermarks row: committed data not yet exported
 
 
 @dataclass
@@ -84,19 +87,28 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
             raise ConfigError(f"form {n!r} has no source in the config; known: {', '.join(by_form) or 'none'}")
     engine = db.open_engine(cfg.database_url)
     try:
-        with sync_lock(engine, cfg.lock_file):
+        with sync_lock(engine, cfg.lock_file), db.translate_errors():
             db.ensure_base(engine)
             with engine.begin() as conn:
                 db.load_regions(conn)
+                # we hold the lock, so a run still marked running was killed
+                conn.execute(T.sync_runs.update().where(T.sync_runs.c.status == "running")
+                             .values(status="interrupted"))
                 run_id = conn.execute(T.sync_runs.insert().values(
                     started_at=db.utcnow(), status="running", api_calls=0, host=socket.gethostname(),
                     pid=os.getpid())).inserted_primary_key[0]
+            logs.bind(sync_run=run_id)
+            log.info("sync run %s started: %s, forms %s", run_id, db.mask_url(cfg.database_url), ", ".join(names))
             results = []
             for name in names:
                 res = sync_form(engine, cfg, definitions[name], by_form[name], run_id, full=full)
                 results.append(res)
+                counts = {k: getattr(res, k) for k in COUNTS}
+                log.info("form %s: %s; %s", name, res.status, ", ".join(f"{v} {k}" for k, v in counts.items()),
+                         extra={"form": name, "status": res.status, "counts": counts})
                 if export and res.status != "failed":
-                    export_form(engine, cfg, definitions[name], force=res.new > 0)
+                    export_form(engine, cfg, definitions[name], force=res.new > 0 or _exports_pending(engine, name))
+                    _exports_done(engine, name)
                 if res.status != "failed":
                     from forms_sync.status import refresh_completeness
                     refresh_completeness(engine, definitions[name], cfg.timezone)
@@ -111,6 +123,19 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
             return result
     finally:
         engine.dispose()
+
+
+def _exports_pending(engine: sa.Engine, form: str) -> bool:
+    """True when data committed by an earlier run never reached the export files (it was killed)."""
+    w = T.watermarks
+    with engine.connect() as conn:
+        return conn.execute(sa.select(w.c.value).where(w.c.form == form, w.c.source == EXPORTS_PENDING)).first() is not None
+
+
+def _exports_done(engine: sa.Engine, form: str) -> None:
+    w = T.watermarks
+    with engine.begin() as conn:
+        conn.execute(w.delete().where(w.c.form == form, w.c.source == EXPORTS_PENDING))
 
 
 def _counts(r: FormResult) -> dict:
@@ -189,7 +214,8 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
             marks = dict(conn.execute(sa.select(T.watermarks.c.source, T.watermarks.c.value)
                                       .where(T.watermarks.c.form == definition.id)).all())
         batches, new_marks = read_batches(cfg, definition, sources_for(cfg, definition, sources), marks, full, result)
-        with engine.begin() as conn:
+        log.debug("form %s: storing %d batch(es) in one transaction", definition.id, len(batches))
+        with db.translate_errors(), engine.begin() as conn:
             _store(conn, definition, batches, new_marks, run_id, result)
     except FormsSyncError as exc:
         result.status, result.message, result.exit_code = "failed", str(exc), exc.exit_code
@@ -234,6 +260,7 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
     result.new = len(allnew)
     if result.new:
         _store_new(conn, definition, batches, allnew, run_id, now, result)
+        new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}  # cleared once the exports are written
     for label, value in new_marks.items():
         db.upsert(conn, T.watermarks, pd.DataFrame([{"form": definition.id, "source": label, "value": value,
                                                       "updated_at": now}]), ["form", "source"])
