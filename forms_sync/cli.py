@@ -4,6 +4,7 @@ Every command is a thin shell over a library function; no business logic lives h
 """
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -26,8 +27,12 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except FormsSyncError as exc:
+            from forms_sync import logs
             for line in str(exc).splitlines() or [exc.__class__.__name__]:
-                err.print(f"[red]error:[/red] {escape(line)}")
+                if logs.json_mode():  # stderr stays one JSON object per line
+                    logging.getLogger("forms_sync.cli").error(line, extra={"exit": exc.exit_code})
+                else:
+                    err.print(f"[red]error:[/red] {escape(line)}")
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted; nothing half-written was committed")
@@ -36,8 +41,14 @@ class Group(click.Group):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="forms-sync")
-def main():
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="FORMS_SYNC_LOG_FORMAT", help="Log lines on stderr: text, or JSON with a run_id on each.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, envvar="FORMS_SYNC_LOG_LEVEL")
+def main(log_format, log_level):
     """Standard recap forms for Indonesian regions: definitions -> forms -> checked, clean tables."""
+    from forms_sync import logs
+    logs.setup(log_format, log_level)
 
 
 @main.command()
@@ -140,16 +151,14 @@ def print_sync(result) -> None:
         table.add_row(f.form, f"[{colour}]{f.status}[/{colour}]", *(str(getattr(f, k)) for k in
                       ("read", "new", "updated", "unchanged", "accepted", "rejected", "superseded")))
     out.print(table)
+    log = logging.getLogger("forms_sync.sync")  # details go to the log (text or JSON, masked); a failed form was logged
     for f in result.forms:
-        if f.message:
-            err.print(f"[red]{escape(f.form)}:[/red] {escape(f.message)}")
         for entry in f.files:
             for p in entry.get("problems") or []:
                 if p["level"] == "error":
-                    err.print(f"[yellow]{escape(f.form)}[/yellow] {escape(entry['source'])}: {p['code']}: "
-                              f"{escape(p['message_en'])}")
+                    log.warning("form %s: %s: %s: %s", f.form, entry["source"], p["code"], p["message_en"])
         if f.rejected:
-            err.print(f"{f.form}: {f.rejected} submission(s) refused; details in table {f.form}__rejected")
+            log.warning("form %s: %s submission(s) refused; details in table %s__rejected", f.form, f.rejected, f.form)
 
 
 @main.command()
