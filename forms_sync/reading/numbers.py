@@ -30,11 +30,27 @@ def _patterns(locale: str) -> tuple[str, str, str]:
 _PATTERNS = {loc: _patterns(loc) for loc in _SEP}
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """The column as one Arrow string array: outer spaces and a leading `Rp` removed."""
+def _fast_pattern(locale: str, integer: bool) -> str:
+    """The common shape, settled in one pass: no spaces, no `Rp`, no `+`, no zero fraction."""
+    g, d = "\\" + _SEP[locale][0], "\\" + _SEP[locale][1]
+    whole = rf"(?:\d{{1,3}}(?:{g}\d{{3}})+|\d+)"
+    return rf"^-?{whole}$" if integer else rf"^-?{whole}(?:{d}\d+)?$"
+
+
+_FAST = {(loc, integer): _fast_pattern(loc, integer) for loc in _SEP for integer in (True, False)}
+
+
+def _arrow_raw(values: pd.Series) -> pa.Array:
+    """The column as one Arrow string array, as it is (zero-copy for pandas' str dtype)."""
     arr = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    return arr
+
+
+def _arrow_text(values: pd.Series | pa.Array) -> pa.Array:
+    """The column as one Arrow string array: outer spaces and a leading `Rp` removed."""
+    arr = values if isinstance(values, pa.Array) else _arrow_raw(values)
     arr = pc.utf8_trim_whitespace(arr)
     has_rp = pc.match_substring_regex(arr, "^[Rr][Pp]")
     if pc.any(has_rp).as_py():
@@ -64,14 +80,56 @@ def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Seri
     """Parse a column of non-missing texts. Returns (values, codes).
 
     values: Int64 (integer) or Float64 with NA where unreadable; codes: object, None where the value
-    was read, else "type" or "ambiguous_number". Work is done by Arrow kernels over the whole column;
-    the slower checks run only on the cells the fast ones did not settle.
+    was read, else "type", "ambiguous_number" or "precision". Work is done by Arrow kernels over the
+    whole column: one regex pass settles the common shape (`-1.234.567`, `1.234,5`, at most 15
+    characters), and the full checks run only on the cells it did not settle. Each cell's result
+    depends on that cell alone, so splitting the column this way reads every cell as the full checks
+    would.
     """
     codes = no_codes(values.index)
     dtype = "Int64" if integer else "Float64"
     if values.empty:
         return pd.Series(pd.array([], dtype=dtype), index=values.index), codes
-    text = _arrow_text(values)
+    raw = _arrow_raw(values)
+    fast = _full(raw, _FAST[(locale, integer)])
+    fast &= pc.binary_length(raw).to_numpy(zero_copy_only=False) <= _MAX_SIGNIFICANT
+    if fast.all():
+        parsed = _cast(raw, locale, integer)
+        data = parsed.to_numpy(zero_copy_only=False)
+        mask = np.zeros(len(data), dtype=bool)
+    else:
+        data = np.zeros(len(raw), dtype="int64" if integer else "float64")
+        mask = np.ones(len(raw), dtype=bool)
+        done = np.flatnonzero(fast)
+        if len(done):
+            data[done] = _cast(raw.take(pa.array(done)), locale, integer).to_numpy(zero_copy_only=False)
+            mask[done] = False
+        rest = np.flatnonzero(~fast)
+        parsed, rest_codes = _read_full(raw.take(pa.array(rest)), locale, integer)
+        read = ~pc.is_null(parsed).to_numpy(zero_copy_only=False)
+        data[rest[read]] = pc.drop_null(parsed).to_numpy(zero_copy_only=False)
+        mask[rest[read]] = False
+        refused = np.flatnonzero(rest_codes != None)  # noqa: E711 (element-wise)
+        if len(refused):
+            codes.iloc[rest[refused]] = rest_codes[refused]
+    array = pd.arrays.IntegerArray(data, mask) if integer else pd.arrays.FloatingArray(data, mask)
+    # The array is placed as it is: a Series would be re-aligned on its own 0..n index.
+    return pd.Series(array, index=values.index, dtype=dtype), codes
+
+
+def _cast(text: pa.Array, locale: str, integer: bool) -> pa.Array:
+    """Cells of the fast shape to int64 / float64 (no nulls in, none out)."""
+    group, mark = _SEP[locale]
+    plain = pc.replace_substring(text, group, "")
+    if not integer and mark != ".":
+        plain = pc.replace_substring(plain, mark, ".")
+    return pc.cast(plain, pa.int64() if integer else pa.float64())
+
+
+def _read_full(raw: pa.Array, locale: str, integer: bool) -> tuple[pa.Array, np.ndarray]:
+    """Every check, for the cells the fast pass did not settle: (values with nulls, codes)."""
+    codes = np.full(len(raw), None, dtype=object)
+    text = _arrow_text(raw)
     group, mark = _SEP[locale]
     other = "en" if locale == "id" else "id"
     int_re, num_re, zero_frac_re = _PATTERNS[locale]
@@ -87,13 +145,13 @@ def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Seri
         bad = rest[~good]
         if len(bad):
             amb = _full(text.take(pa.array(bad)), _PATTERNS[other][1])
-            codes.iloc[bad] = np.where(amb, "ambiguous_number", "type")
+            codes[bad] = np.where(amb, "ambiguous_number", "type")
     # A value that cannot be held exactly is refused (`precision`) rather than stored altered.
     long = ok & (pc.utf8_length(text).to_numpy(zero_copy_only=False) > _MAX_SIGNIFICANT)
     for i in np.flatnonzero(long):
         if not _exact(text[i].as_py(), locale, integer):
             ok[i] = False
-            codes.iloc[i] = "type" if integer else "precision"
+            codes[i] = "type" if integer else "precision"
     plain = pc.replace_substring(text, group, "")
     if integer:
         plain = pc.replace_substring_regex(plain, "[,.]0+$", "")
@@ -101,10 +159,7 @@ def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Seri
         plain = pc.replace_substring(plain, mark, ".")
     plain = pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string()))
     plain = pc.replace_substring_regex(plain, r"^\+", "")  # Arrow's cast refuses an explicit +
-    parsed = pc.cast(plain, pa.int64() if integer else pa.float64())
-    # .array, not the Series: a Series would be re-aligned on its own 0..n index, not placed.
-    array = parsed.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}.get).array
-    return pd.Series(array, index=values.index, dtype=dtype), codes
+    return pc.cast(plain, pa.int64() if integer else pa.float64()), codes
 
 
 def canonical_numbers(values: pd.Series) -> pd.Series:
