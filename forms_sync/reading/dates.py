@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from forms_sync.reading import no_codes
 
@@ -70,6 +73,11 @@ def read_timestamps(values: pd.Series, locale: str, timezone: str) -> tuple[pd.S
     present = text.notna() & (text != "")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     todo = present.copy()
+    if todo.any():  # the usual shape, all at once; the formats below read whatever it leaves
+        hit, stamps = _canonical_stamps(text, _TS_FORMATS[locale][0])
+        if hit.any():
+            out = pd.Series(np.where(hit, stamps, np.datetime64("NaT", "us")), index=values.index)
+            todo = pd.Series(todo.to_numpy() & ~hit, index=values.index)
     for fmt in _TS_FORMATS[locale] + _TS_ISO:
         if not todo.any():
             break
@@ -85,3 +93,22 @@ def read_timestamps(values: pd.Series, locale: str, timezone: str) -> tuple[pd.S
         local.loc[hit.index[hit]] = aware[hit]
         todo.loc[hit.index[hit]] = False
     return local, todo
+
+
+_CANONICAL_SHAPE = r"^\d{2}/\d{2}/(?:19[7-9]\d|2[01]\d\d) \d{2}:\d{2}:\d{2}$"
+
+
+def _canonical_stamps(text: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """Stamps written exactly as `fmt` writes them (zero-padded, a real date and time), read by
+    Arrow: (mask of those cells, naive datetime64[us] values). Reading and writing back must give the
+    same text, so an impossible date (31/02, which strptime would roll into March) is left for the
+    full reader, and what is taken here is exactly what pandas reads with the same format."""
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    shaped = pc.fill_null(pc.match_substring_regex(arr, _CANONICAL_SHAPE), False)
+    stamps = pc.strptime(pc.if_else(shaped, arr, pa.scalar(None, pa.string())), format=fmt, unit="s",
+                         error_is_null=True)
+    same = pc.fill_null(pc.equal(pc.strftime(stamps, format=fmt), arr), False).to_numpy(zero_copy_only=False)
+    seconds = stamps.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    return same, (seconds * 1_000_000).astype("datetime64[us]")
