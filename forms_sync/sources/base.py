@@ -34,6 +34,8 @@ class RawBatch:
     problems: list[Problem] = field(default_factory=list)  # file-level: warnings, or the error that failed it
     failed: bool = False  # True: a file-level error; no row of this batch may be accepted
     columns: dict[str, str] = field(default_factory=dict)  # field -> header it was read from (drift reports)
+    drift: list[dict] = field(default_factory=list)  # columns/questions changed since the source's last read
+    complete: bool = False  # True: every submission its source holds now; the source's others were deleted
 
     @property
     def rows(self) -> int:
@@ -119,7 +121,7 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
     ts_text = cells.iloc[:, meta["timestamp"]] if meta["timestamp"] is not None else None
     if ts_text is not None and n:
         stamps, unreadable = read_timestamps(ts_text, locale, timezone)
-        frame["_submitted_at"] = stamps.to_numpy()
+        frame["_submitted_at"] = stamps.array  # placed by position, kept tz-aware (no objects)
         if unreadable.any() and not failed:
             first = int(np.flatnonzero(unreadable.to_numpy())[0])
             expected = {"id": "hari/bulan/tahun jam:menit:detik, mis. 03/12/2026 09:15:02",
@@ -144,6 +146,8 @@ def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.S
     A 128-bit BLAKE2b digest of the answers (by field name, so column order does not matter) and the
     timestamp text. Identical rows in one batch are told apart by their occurrence number, so a
     region that sends the same row twice is counted twice, and re-reading the file still matches.
+    The text hashed per row is `salt`, 0x1E, then the cells joined by 0x1F (a missing cell as 0x00);
+    it is assembled by Arrow, and only the digest is computed row by row.
     """
     cols = [frame[c] for c in sorted(answer_columns)]
     if ts_text is not None:
@@ -151,11 +155,35 @@ def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.S
     if not cols or len(frame) == 0:
         return np.array([hashlib.blake2b(f"{salt}\x1e{i}".encode(), digest_size=16).hexdigest()
                          for i in range(len(frame))], dtype=object)
-    arrays = [pc.fill_null(pa.array(c.astype("str").to_numpy(), type=pa.string(), from_pandas=True), "\x00")
-              for c in cols]
-    joined = pc.binary_join_element_wise(*arrays, "\x1f").to_pylist()
-    ids = [hashlib.blake2b(f"{salt}\x1e{t}".encode(), digest_size=16).hexdigest() for t in joined]
-    occurrence = pd.Series(ids).groupby(ids).cumcount().to_numpy()
-    for i in np.flatnonzero(occurrence):
-        ids[i] = hashlib.blake2b(f"{ids[i]}#{occurrence[i]}".encode(), digest_size=16).hexdigest()
+    arrays = [_text_array(c) for c in cols]
+    prefix, sep, nothing = (pa.scalar(t, pa.large_string()) for t in (f"{salt}\x1e", "\x1f", ""))
+    blake2b = hashlib.blake2b
+    ids: list[str] = []
+    for start in range(0, len(frame), ID_CHUNK):  # bounded memory
+        part = [a.slice(start, ID_CHUNK) for a in arrays]
+        joined = pc.binary_join_element_wise(prefix, pc.binary_join_element_wise(*part, sep), nothing)
+        if isinstance(joined, pa.ChunkedArray):
+            joined = joined.combine_chunks()
+        data = memoryview(joined.buffers()[2] or b"")
+        bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
+        bounds = bounds.tolist()
+        ids.extend(blake2b(data[a:b], digest_size=16).hexdigest() for a, b in zip(bounds, bounds[1:]))
+    repeated = np.flatnonzero(pd.Series(ids).duplicated(keep=False).to_numpy())  # hashing, no sort
+    if len(repeated):
+        same = [ids[i] for i in repeated]
+        occurrence = pd.Series(same).groupby(same, sort=False).cumcount().to_numpy()
+        for i, k in zip(repeated[occurrence > 0], occurrence[occurrence > 0]):
+            ids[i] = hashlib.blake2b(f"{ids[i]}#{k}".encode(), digest_size=16).hexdigest()
     return np.array(ids, dtype=object)
+
+
+ID_CHUNK = 250_000
+
+
+def _text_array(column: pd.Series) -> pa.Array:
+    """A column as one Arrow large_string array (64-bit offsets: rows of any length join without
+    overflow) with missing cells as NUL."""
+    arr = pa.array(column.astype("str"), type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.fill_null(arr, "\x00").cast(pa.large_string())
