@@ -8,6 +8,7 @@ a code with its name, or a name that folds to exactly one region of the form's l
 from __future__ import annotations
 
 import bisect
+import csv
 import functools
 import re
 import unicodedata
@@ -451,7 +452,20 @@ class RegionReference:
 
 
 def _read_csv(name: str) -> pd.DataFrame:
-    return pd.read_csv(DATA_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
+    """A reference table, every cell as text ("" stays ""). pyarrow reads villages.csv (83,762 rows)
+    about five times faster than pandas' parser, which matters at every command's start."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = DATA_DIR / f"{name}.csv"
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        names = next(csv.reader(fh))
+    table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
+                           parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                           convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                strings_can_be_null=False,
+                                                                quoted_strings_can_be_null=False))
+    return table.to_pandas()
 
 
 @functools.lru_cache(maxsize=1)
