@@ -156,18 +156,17 @@ def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.S
         return np.array([hashlib.blake2b(f"{salt}\x1e{i}".encode(), digest_size=16).hexdigest()
                          for i in range(len(frame))], dtype=object)
     arrays = [_text_array(c) for c in cols]
-    prefix, sep, nothing = (pa.scalar(t, pa.large_string()) for t in (f"{salt}\x1e", "\x1f", ""))
     blake2b = hashlib.blake2b
     ids: list[str] = []
-    for start in range(0, len(frame), ID_CHUNK):  # bounded memory
-        part = [a.slice(start, ID_CHUNK) for a in arrays]
-        joined = pc.binary_join_element_wise(prefix, pc.binary_join_element_wise(*part, sep), nothing)
-        if isinstance(joined, pa.ChunkedArray):
-            joined = joined.combine_chunks()
-        data = memoryview(joined.buffers()[2] or b"")
-        bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
-        bounds = bounds.tolist()
-        ids.extend(blake2b(data[a:b], digest_size=16).hexdigest() for a, b in zip(bounds, bounds[1:]))
+    for start in range(0, len(frame), ID_CHUNK):  # a few MB at a time, reused by the allocator
+        for joined in _joined_rows([a.slice(start, ID_CHUNK) for a in arrays], salt):
+            if not len(joined):
+                continue
+            data = memoryview(joined.buffers()[2] or b"")
+            width = np.int64 if pa.types.is_large_string(joined.type) else np.int32
+            bounds = np.frombuffer(joined.buffers()[1], dtype=width)[joined.offset:joined.offset + len(joined) + 1]
+            bounds = bounds.tolist()
+            ids += [blake2b(data[a:b], digest_size=16).hexdigest() for a, b in zip(bounds, bounds[1:])]
     repeated = np.flatnonzero(pd.Series(ids).duplicated(keep=False).to_numpy())  # hashing, no sort
     if len(repeated):
         same = [ids[i] for i in repeated]
@@ -177,13 +176,25 @@ def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.S
     return np.array(ids, dtype=object)
 
 
-ID_CHUNK = 250_000
+ID_CHUNK = 65_536
 
 
-def _text_array(column: pd.Series) -> pa.Array:
-    """A column as one Arrow large_string array (64-bit offsets: rows of any length join without
-    overflow) with missing cells as NUL."""
+def _text_array(column: pd.Series) -> pa.ChunkedArray:
+    """A column as Arrow strings (zero-copy for pandas' str dtype) with missing cells as NUL."""
     arr = pa.array(column.astype("str"), type=pa.string(), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return pc.fill_null(arr, "\x00").cast(pa.large_string())
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    return pc.fill_null(arr, "\x00")
+
+
+def _joined_rows(columns: list[pa.ChunkedArray], salt: str) -> list[pa.Array]:
+    """Per row: salt, 0x1E, then the cells joined by 0x1F; as arrays (one per chunk)."""
+    def join(kind):
+        prefix, sep, nothing = (pa.scalar(t, kind) for t in (f"{salt}\x1e", "\x1f", ""))
+        cols = columns if kind == pa.string() else [c.cast(kind) for c in columns]
+        return pc.binary_join_element_wise(prefix, pc.binary_join_element_wise(*cols, sep), nothing)
+    try:
+        joined = join(pa.string())
+    except (pa.ArrowCapacityError, pa.ArrowInvalid):  # over 2 GB of text in one chunk: 64-bit offsets
+        joined = join(pa.large_string())
+    return joined.chunks if isinstance(joined, pa.ChunkedArray) else [joined]
