@@ -156,22 +156,26 @@ def _count_outside_quotes(line: str, delim: str) -> int:
 
 
 def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
-    text, is_utf8 = _decode(path, data)
-    if "\x00" in text:
-        raise UnreadableSource(f"{path}: holds NUL bytes, so it is not a text CSV file. Save it as CSV UTF-8.")
-    delim = _delimiter(text)
-    try:
-        header = next(csv.reader(_lines(text), delimiter=delim))
-    except (StopIteration, csv.Error):
-        raise UnreadableSource(f"{path}: no header row could be read. Send the filled template.") from None
+    body = _utf8_body(data)
+    if body is None:  # UTF-16, Windows-1252 (or not text at all): decoded, then handed on as UTF-8
+        text, _ = _decode(path, data)
+        if "\x00" in text:
+            raise UnreadableSource(f"{path}: holds NUL bytes, so it is not a text CSV file. Save it as CSV UTF-8.")
+        body, head, whole = memoryview(text.encode("utf-8")), text, True
+    else:  # UTF-8: pyarrow reads the bytes as they are; Python decodes only the first lines
+        if b"\x00" in data:
+            raise UnreadableSource(f"{path}: holds NUL bytes, so it is not a text CSV file. Save it as CSV UTF-8.")
+        text = None
+        head, whole = _head(body)
+    delim = _delimiter(head)
+    header = _header(path, head, delim, whole)
+    if header is None:  # a header record longer than the first lines: read it from the whole text
+        text = head = bytes(body).decode("utf-8")
+        header = _header(path, head, delim, True)
     names = [f"c{i}" for i in range(len(header))]
-    if is_utf8:
-        utf8 = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
-    else:
-        utf8 = text.encode("utf-8")
     try:
         table = pacsv.read_csv(
-            io.BytesIO(utf8),
+            pa.BufferReader(pa.py_buffer(body)),
             # One thread and small blocks measured fastest on 2 cores (threads only add hand-offs).
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
@@ -180,12 +184,53 @@ def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
         )  # an empty cell, quoted or not, is NA
         cells = pd.DataFrame({n: table.column(n).to_pandas() for n in names}).iloc[1:]
     except (pa.ArrowInvalid, pa.ArrowException):
+        text = text if text is not None else bytes(body).decode("utf-8")
         cells = _read_csv_slow(text, delim, len(header))
         header = header + [""] * (cells.shape[1] - len(header))
         cells = cells.replace("", pd.NA) if len(cells) else cells
     cells = cells.reset_index(drop=True)
     cells.columns = range(cells.shape[1])
     return [str(h) for h in header], cells
+
+
+HEAD_BYTES = 1 << 20  # the header (and the delimiter) are read from the lines in the first MB
+
+
+def _utf8_body(data: bytes) -> memoryview | None:
+    """The bytes after a UTF-8 BOM, when they are UTF-8 (what `_decode` would read as UTF-8), else
+    None. Validated by Arrow in place: no 2nd copy of the file as a Python str."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:65536]:
+        return None
+    body = memoryview(data)[3:] if data[:3] == b"\xef\xbb\xbf" else memoryview(data)
+    offsets = pa.py_buffer(np.array([0, len(body)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(body)]).validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return body
+
+
+def _head(body: memoryview) -> tuple[str, bool]:
+    """The text of the first whole lines (up to HEAD_BYTES), and whether that is the whole file."""
+    if len(body) > HEAD_BYTES:
+        cut = bytes(body[:HEAD_BYTES]).rfind(b"\n")
+        if cut >= 0:
+            return bytes(body[:cut + 1]).decode("utf-8"), False
+    return bytes(body).decode("utf-8"), True
+
+
+def _header(path: Path, head: str, delim: str, whole: bool) -> list[str] | None:
+    """The first record of `head`; None when `head` is not the whole file and the record may run on."""
+    reader = csv.reader(_lines(head), delimiter=delim)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        if whole:
+            raise UnreadableSource(f"{path}: no header row could be read. Send the filled template.") from None
+        return None
+    if not whole and reader.line_num >= head.count("\n"):
+        return None
+    return header
 
 
 def _lines(text: str):
