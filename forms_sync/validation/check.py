@@ -85,19 +85,29 @@ def check_frame(definition: FormDefinition, raw: pd.DataFrame, locale: str | Non
             note(col, pd.Series("period_invalid", index=present.index).where(ids.isna()), present)
 
     for f in definition.fields:
+        if f.type in ("integer", "number") and f.name in raw:
+            plain = numbers.read_plain_column(raw[f.name], locale, integer=f.type == "integer")
+            if plain is not None:  # every cell a plain number: nothing missing, nothing to report
+                typed[f.name] = plain
+                continue
         text = column_text(f.name)
         missing = text.isna()
-        if f.required:
+        some_missing = bool(missing.any())
+        if f.required and some_missing:
             note(f.name, pd.Series("required", index=raw.index).where(missing), text)
-        present = text[~missing]
-        lengths = present.str.len()
-        too_long = lengths > MAX_CELL
-        if too_long.any():
-            note(f.name, pd.Series("max_length", index=present.index).where(too_long), present,
-                 params=lengths.map(lambda n: {"length": n}))
-            present = present[~too_long]
+        present = text[~missing] if some_missing else text
+        if _longest(present) > MAX_CELL:  # bytes >= characters: only then count characters
+            lengths = present.str.len()
+            too_long = lengths > MAX_CELL
+            if too_long.any():
+                note(f.name, pd.Series("max_length", index=present.index).where(too_long), present,
+                     params=lengths.map(lambda n: {"length": n}))
+                present = present[~too_long]
         values, codes = read_column(f, present, locale)
-        typed[f.name] = values.reindex(raw.index) if len(values) else _empty(f, raw.index)
+        if not len(values):
+            typed[f.name] = _empty(f, raw.index)
+        else:
+            typed[f.name] = values if values.index.equals(raw.index) else values.reindex(raw.index)
         note(f.name, codes, present)
 
     schema_failures = _schema_failures(definition, typed, cell_bad, raw)
@@ -134,6 +144,14 @@ def _level_codes(level: str) -> pyarrow.Array:
 def _text_array(values: pd.Series) -> pyarrow.Array:
     arr = pyarrow.array(values.astype("str"), type=pyarrow.string(), from_pandas=True)
     return arr.combine_chunks() if isinstance(arr, pyarrow.ChunkedArray) else arr
+
+
+def _longest(text: pd.Series) -> int:
+    """The longest cell in UTF-8 bytes (0 for none)."""
+    if not len(text):
+        return 0
+    longest = pc.max(pc.binary_length(_text_array(text))).as_py()
+    return longest or 0
 
 
 def read_column(f: Field, present: pd.Series, locale: str) -> tuple[pd.Series, pd.Series]:
