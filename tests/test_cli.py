@@ -154,3 +154,27 @@ def test_sync_missing_config(run_cli, tmp_path):
     p = run_cli("sync", "--config", tmp_path / "none.toml")
     assert p.returncode == 2 and "config file not found" in p.stderr
     no_traceback(p)
+
+
+def test_bad_files_in_the_inbox_lose_nothing(run_cli, sekolah, tmp_path):
+    """Garbage, an empty file and a header-only file arrive after a good sync: the good data stays,
+    the readable files still sync, each bad file is named, and the run exits 3."""
+    inbox = tmp_path / "inbox"
+    write(inbox / "a.csv", HEADER + ROW)
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n'
+          '[[sources]]\nform = "rekap_sekolah"\ntype = "files"\npaths = ["inbox/*"]\n')
+    assert run_cli("sync").returncode == 0
+    (inbox / "garbage.csv").write_bytes(bytes(range(256)) * 50)
+    (inbox / "empty.csv").write_bytes(b"")
+    write(inbox / "header_only.csv", HEADER)
+    write(inbox / "b.csv", HEADER + ROW.replace("32.04 Kabupaten Bandung", "32.73 Kota Bandung"))
+    p = run_cli("sync", "--format", "json")
+    no_traceback(p)
+    assert p.returncode == 3, p.stdout + p.stderr
+    form = json.loads(p.stdout)["forms"][0]
+    by_source = {f["source"]: f for f in form["files"]}
+    assert by_source["file:inbox/garbage.csv"]["status"] == "unreadable"
+    assert by_source["file:inbox/empty.csv"]["status"] == "unreadable"
+    assert by_source["file:inbox/header_only.csv"]["problems"][0]["code"] == "empty_file"
+    db = sqlite3.connect(tmp_path / "fs.db")
+    assert sorted(r[0] for r in db.execute("select region from rekap_sekolah")) == ["32.04", "32.73"]
