@@ -40,12 +40,16 @@ def _fast_pattern(locale: str, integer: bool) -> str:
 _FAST = {(loc, integer): _fast_pattern(loc, integer) for loc in _SEP for integer in (True, False)}
 
 
+def _arrow_chunks(values: pd.Series) -> pa.ChunkedArray:
+    """The column as Arrow large_string chunks, as it is (zero-copy for pandas' str dtype)."""
+    arr = pa.array(values.astype("str"), from_pandas=True)
+    arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
 def _arrow_raw(values: pd.Series) -> pa.Array:
-    """The column as one Arrow string array, as it is (zero-copy for pandas' str dtype)."""
-    arr = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr
+    """The column as one Arrow large_string array, as it is."""
+    return _arrow_chunks(values).combine_chunks()
 
 
 def _arrow_text(values: pd.Series | pa.Array) -> pa.Array:
@@ -123,7 +127,7 @@ def read_plain_column(values: pd.Series, locale: str, integer: bool) -> pd.Serie
     exactly as read_numbers would read it, so a checker may skip its missing-value and length steps."""
     if values.empty:
         return None
-    raw = _arrow_raw(values)
+    raw = _arrow_chunks(values)
     if raw.null_count or not pc.all(pc.match_substring_regex(raw, _FAST[(locale, integer)])).as_py():
         return None
     if pc.max(pc.binary_length(raw)).as_py() > _MAX_SIGNIFICANT:
@@ -174,7 +178,7 @@ def _read_full(raw: pa.Array, locale: str, integer: bool) -> tuple[pa.Array, np.
         plain = pc.replace_substring_regex(plain, "[,.]0+$", "")
     elif mark != ".":
         plain = pc.replace_substring(plain, mark, ".")
-    plain = pc.if_else(pa.array(ok), plain, pa.scalar(None, pa.string()))
+    plain = pc.if_else(pa.array(ok), plain, pa.scalar(None, plain.type))
     plain = pc.replace_substring_regex(plain, r"^\+", "")  # Arrow's cast refuses an explicit +
     return pc.cast(plain, pa.int64() if integer else pa.float64()), codes
 

@@ -180,21 +180,16 @@ ID_CHUNK = 65_536
 
 
 def _text_array(column: pd.Series) -> pa.ChunkedArray:
-    """A column as Arrow strings (zero-copy for pandas' str dtype) with missing cells as NUL."""
-    arr = pa.array(column.astype("str"), type=pa.string(), from_pandas=True)
-    if isinstance(arr, pa.Array):
-        arr = pa.chunked_array([arr])
+    """A column as Arrow large_string chunks (zero-copy for pandas' str dtype), missing cells as NUL."""
+    arr = pa.array(column.astype("str"), from_pandas=True)
+    arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
     return pc.fill_null(arr, "\x00")
 
 
 def _joined_rows(columns: list[pa.ChunkedArray], salt: str) -> list[pa.Array]:
     """Per row: salt, 0x1E, then the cells joined by 0x1F; as arrays (one per chunk)."""
-    def join(kind):
-        prefix, sep, nothing = (pa.scalar(t, kind) for t in (f"{salt}\x1e", "\x1f", ""))
-        cols = columns if kind == pa.string() else [c.cast(kind) for c in columns]
-        return pc.binary_join_element_wise(prefix, pc.binary_join_element_wise(*cols, sep), nothing)
-    try:
-        joined = join(pa.string())
-    except (pa.ArrowCapacityError, pa.ArrowInvalid):  # over 2 GB of text in one chunk: 64-bit offsets
-        joined = join(pa.large_string())
+    prefix, sep, nothing = (pa.scalar(t, pa.large_string()) for t in (f"{salt}\x1e", "\x1f", ""))
+    joined = pc.binary_join_element_wise(prefix, pc.binary_join_element_wise(*columns, sep), nothing)
     return joined.chunks if isinstance(joined, pa.ChunkedArray) else [joined]

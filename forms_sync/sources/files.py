@@ -179,8 +179,10 @@ def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
             # One thread and small blocks measured fastest on 2 cores (threads only add hand-offs).
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[""],
-                                                 strings_can_be_null=True, quoted_strings_can_be_null=True),
+            # large_string: what pandas' str dtype holds, so the columns pass to pandas without a cast
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                                 null_values=[""], strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=True),
         )  # an empty cell, quoted or not, is NA
         cells = pd.DataFrame({n: table.column(n).to_pandas() for n in names}).iloc[1:]
     except (pa.ArrowInvalid, pa.ArrowException):
