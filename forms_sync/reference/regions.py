@@ -178,13 +178,10 @@ class RegionReference:
         self._province_by_key: dict[str, set[str]] = defaultdict(set)
         self._regency_by_kind: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._regency_by_key: dict[str, set[str]] = defaultdict(set)
-        self._district_by_key: dict[str, set[str]] = defaultdict(set)
         for code in self._codes["province"]:
             self._province_by_key[split_kind(self._name[code])[1]].add(code)
         for code in self._codes["regency"]:
             self._add_regency_name(code, self._name[code])
-        for code in self._codes["district"]:
-            self._district_by_key[split_kind(self._name[code])[1]].add(code)
         for alias, code in zip(aliases.alias, aliases.code):
             if code not in self._name:
                 raise ValueError(f"aliases.csv: {alias!r} names unknown code {code}")
@@ -192,6 +189,15 @@ class RegionReference:
                 self._province_by_key[split_kind(alias)[1]].add(code)
             else:
                 self._add_regency_name(code, alias)
+
+    @functools.cached_property
+    def _district_by_key(self) -> dict[str, set[str]]:
+        """Folded district names -> codes, built on first use: only a name answer that is no region
+        of the form's level needs it, and folding 7,000 names costs ~0.1 s at every start."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for code in self._codes["district"]:
+            index[split_kind(self._name[code])[1]].add(code)
+        return index
 
     def _add_regency_name(self, code: str, name: str) -> None:
         """Index one spelling. A spelling whose prefix contradicts the kind ("Kota Baru" for
