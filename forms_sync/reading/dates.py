@@ -96,19 +96,29 @@ def read_timestamps(values: pd.Series, locale: str, timezone: str) -> tuple[pd.S
 
 
 _CANONICAL_SHAPE = r"^\d{2}/\d{2}/(?:19[7-9]\d|2[01]\d\d) \d{2}:\d{2}:\d{2}$"
+_PART = {"d": pc.day, "m": pc.month, "Y": pc.year, "H": pc.hour, "M": pc.minute, "S": pc.second}
 
 
 def _canonical_stamps(text: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """Stamps written exactly as `fmt` writes them (zero-padded, a real date and time), read by
-    Arrow: (mask of those cells, naive datetime64[us] values). Reading and writing back must give the
-    same text, so an impossible date (31/02, which strptime would roll into March) is left for the
-    full reader, and what is taken here is exactly what pandas reads with the same format."""
+    """Stamps written exactly in `fmt`'s zero-padded shape (`03/12/2026 09:15:02`) and naming a
+    real date and time, read by Arrow: (mask of those cells, naive datetime64[us] values).
+
+    strptime rolls an impossible date or time forward (31/02 into March, second 60 into the next
+    minute), so each part read back must equal the digits written; what is left goes to the full
+    reader. What is taken here is exactly what pandas reads with the same format."""
     arr = pa.array(text, type=pa.string(), from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     shaped = pc.fill_null(pc.match_substring_regex(arr, _CANONICAL_SHAPE), False)
-    stamps = pc.strptime(pc.if_else(shaped, arr, pa.scalar(None, pa.string())), format=fmt, unit="s",
-                         error_is_null=True)
-    same = pc.fill_null(pc.equal(pc.strftime(stamps, format=fmt), arr), False).to_numpy(zero_copy_only=False)
+    arr = pc.if_else(shaped, arr, pa.scalar(None, pa.string()))  # digits where the parts stand
+    stamps = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+    same = pc.is_valid(stamps)
+    start = 0
+    for part in fmt.split("%")[1:]:  # "d/", "m/", "Y ", "H:", "M:", "S": a directive, then a separator
+        width = 4 if part[0] == "Y" else 2
+        written = pc.cast(pc.utf8_slice_codeunits(arr, start, start + width), pa.int64())
+        same = pc.and_kleene(same, pc.equal(_PART[part[0]](stamps), written))
+        start += width + len(part) - 1
+    same = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
     seconds = stamps.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     return same, (seconds * 1_000_000).astype("datetime64[us]")
