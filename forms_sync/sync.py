@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from forms_sync import logs
+from forms_sync import logs, revisions
 from forms_sync.config import Config, SourceConfig, column_mapping, load_config
 from forms_sync.definition.model import FormDefinition, load_definitions
 from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
@@ -49,6 +49,7 @@ class FormResult:
     accepted: int = 0
     rejected: int = 0
     superseded: int = 0
+    deleted: int = 0  # google_form with --full: responses deleted in Google (status "deleted", row removed)
     api_calls: int = 0
     message: str | None = None
     exit_code: int = EXIT_OK
@@ -261,6 +262,16 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
     if result.new:
         _store_new(conn, definition, batches, allnew, run_id, now, result)
         new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}  # cleared once the exports are written
+    vacated: set = set()
+    for batch in batches:
+        if batch.complete:  # a full listing: what its source no longer has was deleted there
+            gone, left = revisions.apply_deletions(conn, definition, batch.source,
+                                                   set(batch.frame["_submission_id"].astype(str)))
+            result.deleted += gone
+            vacated |= left
+    if vacated:
+        revisions.restore(conn, definition, vacated, now)
+        new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}
     for label, value in new_marks.items():
         db.upsert(conn, T.watermarks, pd.DataFrame([{"form": definition.id, "source": label, "value": value,
                                                       "updated_at": now}]), ["form", "source"])
@@ -278,6 +289,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
     status = pd.Series("rejected", index=allnew.index, dtype=object)
 
     table = T.form_table(definition)
+    vacated: set = set()  # keys an edited response left (revisions.retire_moved)
     if checked is not None and valid.any():
         typed = checked.typed
         winners, lost = latest_valid(typed["region"], typed["period"], valid[checked.valid.index],
@@ -311,6 +323,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         rows["_source"] = allnew.loc[win_idx, "_source"].to_numpy()
         rows["_synced_at"] = now
         db.upsert(conn, table, rows, ["region", "period"])
+        vacated = revisions.retire_moved(conn, definition, allnew, typed, status)
 
     answers = allnew[cols].astype(object).where(allnew[cols].notna(), None)
     subs = pd.DataFrame({
@@ -327,6 +340,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         "run_id": run_id,
     })
     db.insert(conn, T.submissions, subs)
+    revisions.restore(conn, definition, vacated, now)
 
     rejected = _rejected_rows(definition, batches, allnew, checked, status, now)
     if len(rejected):
