@@ -197,8 +197,13 @@ def read_batches(cfg: Config, definition: FormDefinition, sources, watermarks: d
                 batches.append(batch)
                 new_marks[label] = mark
         else:
-            batch_list, marks, calls = src.fetch(watermarks, full=full)
+            try:
+                batch_list, marks, calls = src.fetch(watermarks, full=full)
+            except FormsSyncError as exc:  # the calls made before it failed still spent quota
+                result.api_calls += getattr(exc, "api_calls", 0)
+                raise
             result.api_calls += calls
+            result.drift.extend(d for b in batch_list for d in b.drift)
             batches.extend(batch_list)
             new_marks.update(marks)
     return batches, new_marks
