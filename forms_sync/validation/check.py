@@ -8,7 +8,9 @@ rules) on what could be read. Every step is column-wise; Python touches only uni
 from __future__ import annotations
 
 import functools
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,6 +27,7 @@ from forms_sync.validation.schema import build_schema
 PROBLEM_COLUMNS = ["row", "field", "value", "code", "level", "message_id", "message_en"]
 MAX_CELL = 50_000  # a longer cell is a pasted document or garbage, never a recap answer
 SHOWN_VALUE = 200  # values quoted in messages and reports are cut to this many characters
+READ_THREADS = min(2, os.cpu_count() or 1)  # worker threads for Arrow column kernels (2 cores: 2)
 
 REGION_WORDS_EN = {"province": "province", "regency": "regency/city", "village": "village"}
 
@@ -69,6 +72,31 @@ def check_frame(definition: FormDefinition, raw: pd.DataFrame, locale: str | Non
             return answers.normalise_missing(raw[col])
         return pd.Series(pd.NA, index=raw.index, dtype="str")
 
+    # Number columns whose every cell is a plain number are typed by Arrow kernels, which release
+    # the GIL: on a big frame they run in worker threads while this thread reads regions and periods.
+    numeric = [f for f in definition.fields if f.type in ("integer", "number") and f.name in raw]
+    pool = ThreadPoolExecutor(READ_THREADS) if READ_THREADS > 1 and len(raw) >= 20_000 and numeric else None
+    plain = {f.name: pool.submit(numbers.read_plain_column, raw[f.name], locale, f.type == "integer")
+             for f in numeric} if pool else {}
+    try:
+        _check_columns(definition, raw, locale, typed, note, column_text, plain)
+    finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    schema_failures = _schema_failures(definition, typed, cell_bad, raw)
+    if schema_failures is not None:
+        found.append(schema_failures)
+
+    problems = _finish(definition, found, raw, locale)
+    bad_rows = problems.loc[problems["level"] == "error", "index"].unique() if len(problems) else []
+    valid = pd.Series(True, index=raw.index)
+    valid.loc[bad_rows] = False
+    return Checked(typed=typed, problems=problems, valid=valid)
+
+
+def _check_columns(definition, raw, locale, typed, note, column_text, plain) -> None:
+    """Read region, period and every field into `typed`, noting each cell's problem."""
     # Region and period: always required.
     for col in ("region", "period"):
         text = column_text(col)
@@ -86,9 +114,10 @@ def check_frame(definition: FormDefinition, raw: pd.DataFrame, locale: str | Non
 
     for f in definition.fields:
         if f.type in ("integer", "number") and f.name in raw:
-            plain = numbers.read_plain_column(raw[f.name], locale, integer=f.type == "integer")
-            if plain is not None:  # every cell a plain number: nothing missing, nothing to report
-                typed[f.name] = plain
+            column = plain[f.name].result() if f.name in plain else \
+                numbers.read_plain_column(raw[f.name], locale, integer=f.type == "integer")
+            if column is not None:  # every cell a plain number: nothing missing, nothing to report
+                typed[f.name] = column
                 continue
         text = column_text(f.name)
         missing = text.isna()
@@ -109,16 +138,6 @@ def check_frame(definition: FormDefinition, raw: pd.DataFrame, locale: str | Non
         else:
             typed[f.name] = values if values.index.equals(raw.index) else values.reindex(raw.index)
         note(f.name, codes, present)
-
-    schema_failures = _schema_failures(definition, typed, cell_bad, raw)
-    if schema_failures is not None:
-        found.append(schema_failures)
-
-    problems = _finish(definition, found, raw, locale)
-    bad_rows = problems.loc[problems["level"] == "error", "index"].unique() if len(problems) else []
-    valid = pd.Series(True, index=raw.index)
-    valid.loc[bad_rows] = False
-    return Checked(typed=typed, problems=problems, valid=valid)
 
 
 def resolve_regions(values: pd.Series, level: str) -> pd.DataFrame:
