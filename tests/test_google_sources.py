@@ -77,13 +77,19 @@ def config(tmp_path, sources: list[dict], name="forms-sync.toml", **google) -> P
     lines = [f'database = "sqlite:///{tmp_path}/forms_sync.db"', 'export_formats = ["csv"]']
     for s in sources:
         lines.append("[[sources]]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in s.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in s.items()]
     if google:
         lines.append("[google]")
         lines += [f"{k} = {json.dumps(v)}" for k, v in google.items()]
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def toml_value(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def query(tmp_path, sql: str, *args) -> list[tuple]:
@@ -446,6 +452,10 @@ def test_sheet_schema_drift_is_reported_never_silently_dropped(tmp_path, sandbox
     assert res.status == "refused" and res.accepted == 0
     jumlah = next(d for d in res.drift if d.get("was") == "jumlah_sd")
     assert "required field jumlah_sd has no column" in jumlah["effect"]
+    # Mapping the renamed column in the config is enough: the unchanged sheet is read again.
+    cfg = config(tmp_path, [sheet_source(sid, ignore_columns=["Lama"], columns={"jumlah_sd": "Jumlah"})])
+    res = one(run_sync(cfg))
+    assert (res.status, res.new, res.accepted) == ("ok", 1, 1)
 
 
 def test_sheet_failures_commit_nothing_and_leave_the_watermark(tmp_path, sandbox, admin):

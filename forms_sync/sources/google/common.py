@@ -9,6 +9,7 @@ carrying the calls it made; the caller commits nothing for the form.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -123,6 +124,8 @@ class Calls:
             return request()
         try:
             return self.session.call(attempt, what)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # an answer the library could not parse
+            raise self.failed(what, f"Google's answer could not be read ({exc.__class__.__name__}: {exc})") from None
         except GoogleRefused as exc:
             if exc.status in passthrough:
                 raise
@@ -132,6 +135,16 @@ class Calls:
                               and isinstance(exc, GoogleUnavailable)) from None
         except FormsSyncError as exc:  # bad credentials and the like: exit 2, still with the calls made
             exc.api_calls = self.count
+            raise
+
+    @contextlib.contextmanager
+    def accounted(self):
+        """Any FormsSyncError leaving the block carries the calls made so far (they spent quota)."""
+        try:
+            yield self
+        except FormsSyncError as exc:
+            if not hasattr(exc, "api_calls"):
+                exc.api_calls = self.count
             raise
 
     def failed(self, what: str, reason: str, *, quota: bool = False) -> UnreadableSource:

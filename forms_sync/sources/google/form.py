@@ -80,9 +80,15 @@ class GoogleFormSource:
         if self.by_registry:
             self._check_root(session.root)
         calls = Calls(session, self.label, self.definition.id)
+        with calls.accounted():
+            return self._fetch(session, calls, watermarks, full)
+
+    def _fetch(self, session, calls: Calls, watermarks: dict[str, str], full: bool):
         pace = pacer(self.cfg, FORMS_READS)
         mark = load_mark(watermarks.get(self.label))
         after = None if full else mark.get("after")
+        if after is not None and (not isinstance(after, str) or rfc3339_ns(after) is None):
+            after = None  # not a time Google wrote: list everything again (known responses are skipped)
         responses = self._list(session, calls, pace, after)
         questions, cached = self._questions(session, calls, pace, responses, mark)
         if not responses and not full:
@@ -117,7 +123,10 @@ class GoogleFormSource:
             if not isinstance(page, dict):
                 raise calls.failed("forms.responses.list", "Google answered with something that is not a page "
                                    "of responses")
-            out.extend(page.get("responses") or [])
+            listed = page.get("responses") or []
+            if not isinstance(listed, list) or not all(isinstance(r, dict) and r.get("responseId") for r in listed):
+                raise calls.failed("forms.responses.list", "Google listed a response without a responseId")
+            out.extend(listed)
             token = page.get("nextPageToken")
             if not token:
                 return out

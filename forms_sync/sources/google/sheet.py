@@ -75,14 +75,16 @@ def cell_text(value, role: str, locale: str, tz: zoneinfo.ZoneInfo) -> str | Non
     return _cell_text(value, locale)
 
 
+MONTH_FIRST = {"en_US", "en_PH", "fil_PH", "es_US"}  # locales whose dates Sheets writes m/d/Y
+
+
 def reading_locale(sheet_locale: str | None) -> str | None:
-    """The FORMAT.md locale whose timestamp order matches the spreadsheet's, where one does surely."""
-    lang = (sheet_locale or "").replace("-", "_").split("_")[0].lower()
-    if lang in ("id", "in"):
-        return "id"
-    if (sheet_locale or "").replace("-", "_") == "en_US":
-        return "en"
-    return None
+    """How to read timestamps the spreadsheet holds as text: only their day/month order matters, so
+    `en` for the month-first locales and `id` (day first) for every other; None when unknown."""
+    name = (sheet_locale or "").replace("-", "_")
+    if not name:
+        return None
+    return "en" if name in MONTH_FIRST else "id"
 
 
 def _header_text(value) -> str:
@@ -120,12 +122,16 @@ class GoogleSheetSource:
     def fetch(self, watermarks: dict[str, str], *, full: bool = False) -> tuple[list[RawBatch], dict[str, str], int]:
         session = session_for(self.cfg)
         calls = Calls(session, self.label, self.definition.id)
+        with calls.accounted():
+            return self._fetch(session, calls, watermarks, full)
+
+    def _fetch(self, session, calls: Calls, watermarks: dict[str, str], full: bool):
         pace = pacer(self.cfg, SHEETS_READS)
         http = session.gspread().http_client
         mark = load_mark(watermarks.get(self.label))
         meta = mark.get("meta") if isinstance(mark.get("meta"), dict) else None
-        if meta and self.sheet and meta.get("title") != self.sheet:
-            meta = None
+        if meta and self.sheet and str(meta.get("title", "")).casefold() != self.sheet.casefold():
+            meta = None  # the config now names another tab
         fresh = meta is None
         if fresh:
             meta = self._metadata(http, calls, pace, None)
@@ -142,7 +148,10 @@ class GoogleSheetSource:
         rows = (values.get("values") or []) if isinstance(values, dict) else None
         if rows is None or not isinstance(rows, list):
             raise calls.failed("spreadsheets.values.get", "Google answered with something that is not a range of cells")
-        digest = hashlib.sha256(json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+        # What was read, and how it is read: a new column mapping or definition reads the sheet again.
+        how = [self.mapping, self.ignore, self.locale, self.definition.content_hash]
+        digest = hashlib.sha256(json.dumps([rows, how], ensure_ascii=False, separators=(",", ":"),
+                                           default=str).encode()).hexdigest()
         if not full and digest == mark.get("hash"):
             return [], {}, calls.count
         if not fresh:  # something changed: take the locale and time zone as they are now
