@@ -190,6 +190,13 @@ def _empty(f: Field, index) -> pd.Series:
     return pd.Series(pd.NA if DTYPES[f.type] is not object else None, index=index).astype(DTYPES[f.type])
 
 
+@functools.lru_cache(maxsize=32)
+def _schema(definition: FormDefinition) -> pa.DataFrameSchema:
+    """The generated schema, built once per definition (a frozen, hashable value); building it
+    costs more than validating a 20,000-row chunk."""
+    return build_schema(definition)
+
+
 @functools.lru_cache(maxsize=None)
 def _pandera_without_strategies() -> None:
     """Load pandera's pandas checks without its data-synthesis strategies.
@@ -214,7 +221,7 @@ def _schema_failures(definition, typed, cell_bad, raw) -> pd.DataFrame | None:
     """Run the generated pandera schema; keep failures on cells that were read without error."""
     _pandera_without_strategies()
     try:
-        build_schema(definition).validate(typed, lazy=True)
+        _schema(definition).validate(typed, lazy=True)
         return None
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
