@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
@@ -193,3 +194,81 @@ def _joined_rows(columns: list[pa.ChunkedArray], salt: str) -> list[pa.Array]:
     prefix, sep, nothing = (pa.scalar(t, pa.large_string()) for t in (f"{salt}\x1e", "\x1f", ""))
     joined = pc.binary_join_element_wise(prefix, pc.binary_join_element_wise(*columns, sep), nothing)
     return joined.chunks if isinstance(joined, pa.ChunkedArray) else [joined]
+
+
+_JSON_ESCAPED = r'[\x00-\x1f"\\]'  # what json.dumps(text, ensure_ascii=False) writes as an escape
+
+
+def answers_json(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Per row, exactly `json.dumps({column: text or None, ...}, ensure_ascii=False)` over `columns`
+    (the raw answers as `_submissions` keeps them), built a column at a time by Arrow. A text column
+    with no missing cell and nothing to escape is joined in as it is, between quotes; otherwise its
+    cells are quoted one by one, and only cells holding a quote, a backslash or a control character
+    go through json.dumps. Columns that are not text go through json.dumps cell by cell."""
+    large = pa.large_string()
+    if not columns:
+        return pd.Series("{}", index=frame.index, dtype="str")
+    parts: list = []
+    glue = "{"
+    for i, c in enumerate(columns):
+        glue += ("" if i == 0 else ", ") + json.dumps(c, ensure_ascii=False) + ": "
+        bare = _bare_text(frame[c])
+        if bare is not None:
+            parts += [pa.scalar(glue + '"', large), bare]
+            glue = '"'
+        else:
+            parts += [pa.scalar(glue, large), _json_literals(frame[c])]
+            glue = ""
+    parts.append(pa.scalar(glue + "}", large))
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("", large))
+    return pd.Series(joined.to_pandas().array, index=frame.index)
+
+
+_JSON_ESCAPED = r'[\x00-\x1f"\\]'  # what json.dumps(text, ensure_ascii=False) writes as an escape
+
+
+def _large_text(column: pd.Series) -> pa.Array:
+    arr = pa.array(column, from_pandas=True)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+def _bare_text(column: pd.Series) -> pa.Array | None:
+    """The column's text when json.dumps would only put it between quotes (text, none missing,
+    nothing to escape), else None."""
+    if not isinstance(column.dtype, pd.StringDtype) or column.hasnans:
+        return None
+    arr = _large_text(column)
+    if arr.null_count or _any_escaped(arr):
+        return None
+    return arr
+
+
+def _any_escaped(arr: pa.Array) -> bool:
+    """Whether any cell holds a quote, a backslash or a control character: one look at the bytes
+    (UTF-8 multi-byte sequences are all >= 0x80, so they never match)."""
+    if not len(arr):
+        return False
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
+    start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    if end == start:
+        return False
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start:end]
+    return bool(((data < 0x20) | (data == 0x22) | (data == 0x5C)).any())
+
+
+def _json_literals(column: pd.Series) -> pa.Array:
+    """json.dumps of each cell (None for a missing one -> null), as one large_string array."""
+    large = pa.large_string()
+    if not isinstance(column.dtype, pd.StringDtype):
+        values = column.astype(object).where(column.notna(), None)
+        return pa.array([json.dumps(v, ensure_ascii=False) for v in values], type=large)
+    arr = _large_text(column)
+    quote = pa.scalar('"', large)
+    literal = pc.binary_join_element_wise(quote, arr, quote, pa.scalar("", large))
+    escaped = pc.fill_null(pc.match_substring_regex(arr, _JSON_ESCAPED), False)
+    if pc.any(escaped).as_py():
+        cells = arr.filter(escaped).to_pylist()
+        literal = pc.replace_with_mask(literal, escaped,
+                                       pa.array([json.dumps(v, ensure_ascii=False) for v in cells], type=large))
+    return pc.fill_null(literal, "null")
