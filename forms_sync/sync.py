@@ -25,7 +25,7 @@ from forms_sync.definition.model import FormDefinition, load_definitions
 from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
                                FormsSyncError, Problem, UnreadableSource)
 from forms_sync.messages import render
-from forms_sync.sources.base import RawBatch
+from forms_sync.sources.base import RawBatch, answers_json
 from forms_sync.sources.files import FileSource
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
@@ -330,7 +330,6 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         db.upsert(conn, table, rows, ["region", "period"])
         vacated = revisions.retire_moved(conn, definition, allnew, typed, status)
 
-    answers = allnew[cols].astype(object).where(allnew[cols].notna(), None)
     subs = pd.DataFrame({
         "form": definition.id,
         "submission_id": allnew["_submission_id"],
@@ -340,7 +339,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         "arrival": allnew["_arrival"],
         "received_at": now,
         "submitted_at": db.naive_utc(allnew["_submitted_at"]),
-        "answers": [json.dumps(a, ensure_ascii=False) for a in answers.to_dict("records")],
+        "answers": answers_json(allnew, cols),  # json.dumps per row, built column-wise
         "status": status,
         "run_id": run_id,
     })
