@@ -178,3 +178,16 @@ def test_bad_files_in_the_inbox_lose_nothing(run_cli, sekolah, tmp_path):
     assert by_source["file:inbox/header_only.csv"]["problems"][0]["code"] == "empty_file"
     db = sqlite3.connect(tmp_path / "fs.db")
     assert sorted(r[0] for r in db.execute("select region from rekap_sekolah")) == ["32.04", "32.73"]
+
+
+def test_typed_xlsx_cells_follow_the_definition_locale(run_cli, sekolah, tmp_path):
+    """An XLSX whose timestamps are month-first (--locale en) still has its numeric cells read as numbers."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER.strip().split(","))
+    ws.append(["12/3/2026 09:15:02", "32.04 Kabupaten Bandung", "2026-11", 10, 5, 5, 10, 1234.5, "Final", ""])
+    wb.save(tmp_path / "en.xlsx")
+    p = run_cli("validate", sekolah, tmp_path / "en.xlsx", "--locale", "en", "--format", "json",
+                "--clean-out", tmp_path / "c.csv")
+    assert json.loads(p.stdout)["accepted"] == 1, p.stdout
+    assert list(csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8")))[0]["anggaran"] == "1234.5"

@@ -72,7 +72,9 @@ def read_file(definition: FormDefinition, path: str | Path, *, locale: str | Non
     """Read one CSV/XLSX file into a RawBatch. Raises UnreadableSource when it cannot be read at all."""
     path = Path(path)
     locale = locale or definition.locale
-    headers, cells = read_table(path, locale=locale, sheet=sheet, definition=definition)
+    # Typed XLSX cells are written in the locale answers are read in (the definition's), whatever
+    # locale the file's timestamps use.
+    headers, cells = read_table(path, locale=definition.locale, sheet=sheet, definition=definition)
     source = label or f"file:{path}"
     if not headers or all(not str(h).strip() for h in headers):
         raise UnreadableSource(f"{path}: the file is empty (no header row). Send the filled template "
