@@ -2,15 +2,16 @@
 
 Any SQLAlchemy URL works; SQLite is the default, PostgreSQL (psycopg 3) and MariaDB/MySQL
 (PyMySQL) are tested live. Bulk writes take the fastest plain path each database offers: COPY on
-PostgreSQL, one DB-API executemany of tuples on SQLite and MySQL (PyMySQL turns it into multi-row
-INSERTs); upserts de-duplicate by key first because PostgreSQL refuses a batch that touches one
-key twice.
+PostgreSQL, one DB-API executemany of tuples on SQLite, large multi-row INSERT statements on
+MySQL/MariaDB; upserts de-duplicate by key first because PostgreSQL refuses a batch that touches
+one key twice.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +23,16 @@ from forms_sync.errors import ConfigError, DatabaseError, SchemaChangeRefused, U
 from forms_sync.store import tables as T
 
 CHUNK = 5_000  # rows per statement with bound parameters (IN lists, the generic fallback)
-BATCH = 50_000  # rows per executemany; PyMySQL splits further by statement size
+BATCH = 50_000  # rows per DB-API executemany call
 COPY_MIN_ROWS = 1_000  # below this, a staging table costs more than it saves
+STATEMENT_BYTES = 1_000_000  # MySQL multi-row INSERTs: well under any max_allowed_packet (4 MB and up)
+DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+RAW_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")  # written through the driver, not SQLAlchemy
 
 
 def utcnow() -> dt.datetime:
     """Naive UTC, as every time is stored."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
-DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
 
 
 def open_engine(url: str) -> sa.Engine:
@@ -169,15 +170,18 @@ def quote(conn: sa.Connection, name: str) -> str:
 
 
 def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
-    """Append rows: COPY on PostgreSQL, one DB-API executemany of tuples on SQLite and MySQL."""
-    columns, rows = _rows(conn, table, frame)
+    """Append rows: COPY on PostgreSQL, executemany on SQLite, multi-row INSERTs on MySQL."""
+    columns, values = _columns(conn, table, frame)
+    rows = list(zip(*values))
     if not rows:
         return 0
     if _has_copy(conn):
         _copy(conn, table.name, columns, rows)
-    elif conn.dialect.name in ("sqlite", "mysql", "mariadb"):
+    elif conn.dialect.name == "sqlite":
         _executemany(conn, f"INSERT INTO {quote(conn, table.name)} {_column_list(conn, columns)} "
                            f"VALUES {_placeholders(conn, columns)}", rows)
+    elif conn.dialect.name in ("mysql", "mariadb"):
+        _insert_values(conn, f"INSERT INTO {quote(conn, table.name)} {_column_list(conn, columns)} VALUES ", values)
     else:
         conn.execute(table.insert(), [dict(zip(columns, r)) for r in rows])
     return len(rows)
@@ -189,7 +193,8 @@ def upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, keys: list
     PostgreSQL refuses a statement that touches one key twice, so the frame is de-duplicated
     first. Large batches go COPY -> temporary staging table -> one INSERT ... ON CONFLICT."""
     frame = frame.drop_duplicates(subset=keys, keep="last")
-    columns, rows = _rows(conn, table, frame)
+    columns, values = _columns(conn, table, frame)
+    rows = list(zip(*values))
     if not rows:
         return 0
     updates = [c for c in columns if c not in keys]
@@ -209,8 +214,7 @@ def upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, keys: list
             _executemany(conn, f"INSERT INTO {target} {cols} VALUES {_placeholders(conn, columns)} {conflict}", rows)
     elif name in ("mysql", "mariadb"):
         sets = ", ".join(f"{quote(conn, c)} = VALUES({quote(conn, c)})" for c in (updates or keys[:1]))
-        _executemany(conn, f"INSERT INTO {target} {cols} VALUES {_placeholders(conn, columns)} "
-                           f"ON DUPLICATE KEY UPDATE {sets}", rows)
+        _insert_values(conn, f"INSERT INTO {target} {cols} VALUES ", values, f" ON DUPLICATE KEY UPDATE {sets}")
     else:  # any other database: delete then insert, inside the caller's transaction
         records = [dict(zip(columns, r)) for r in rows]
         for i in range(0, len(records), CHUNK):
@@ -220,23 +224,25 @@ def upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, keys: list
     return len(rows)
 
 
-def _rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
-    """The frame as DB-API tuples, converted a column at a time: NA -> None, numpy -> Python, and
-    each column through its SQLAlchemy type (so SQLite gets the same text dates SQLAlchemy writes)."""
+def _columns(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> tuple[list[str], list[list]]:
+    """The frame's columns as lists of DB-API values, converted a column at a time: NA -> None,
+    numpy -> Python, and, for the driver paths, through the column's SQLAlchemy type as SQLAlchemy
+    would (so SQLite gets the same text dates). zip(*values) gives the rows."""
     columns = [c for c in frame.columns if c in table.c]
     if frame.empty:
         return columns, []
     values = []
+    raw = conn.dialect.name in RAW_DIALECTS
     for name in columns:
         column = _python_values(frame[name])
-        bind = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        bind = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) if raw else None
         if bind is not None and frame[name].nunique() * 4 < len(frame):  # dates, flags: few distinct
             memo = {v: bind(v) for v in set(column)}
             column = [memo[v] for v in column]
         elif bind is not None:
             column = [bind(v) for v in column]
         values.append(column)
-    return columns, list(zip(*values))
+    return columns, values
 
 
 def _python_values(series: pd.Series) -> list:
@@ -281,12 +287,44 @@ def _copy(conn: sa.Connection, table_name: str, columns: list[str], rows: list[t
 
 
 def _executemany(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
-    """One executemany per BATCH on the raw driver: PyMySQL folds it into multi-row INSERTs."""
+    """One executemany per BATCH on the raw driver (SQLite; PostgreSQL for small batches)."""
     with _dbapi_cursor(conn) as cur:
-        if hasattr(cur, "max_stmt_length"):  # PyMySQL: statements up to 4 MB (servers allow 16 MB)
-            cur.max_stmt_length = 4 * 1024 * 1024
         for i in range(0, len(rows), BATCH):
             cur.executemany(sql, rows[i:i + BATCH])
+
+
+def _insert_values(conn: sa.Connection, head: str, values: list[list], tail: str = "") -> None:
+    """MySQL/MariaDB: multi-row INSERT statements of about STATEMENT_BYTES, the values written as
+    SQL literals here, a column at a time. PyMySQL's executemany does the same, but through several
+    Python calls per value. Strings and anything unusual still go through the driver's own escape()
+    (it knows the server's NO_BACKSLASH_ESCAPES mode). Other MySQL drivers: plain executemany."""
+    if conn.dialect.driver != "pymysql":
+        _executemany(conn, head + _placeholders(conn, values) + tail, list(zip(*values)))
+        return
+    escape = conn.connection.driver_connection.escape
+    plain = {bool: lambda v: "1" if v else "0", int: str, float: repr, Decimal: str,
+             dt.date: lambda v: f"'{v.isoformat()}'", dt.datetime: lambda v: f"'{v.isoformat(' ')}'"}
+    literals = []
+    for column in values:
+        kinds = set(map(type, column)) - {type(None)}
+        write = plain.get(kinds.pop(), escape) if len(kinds) == 1 else escape
+        distinct = set(column)
+        if len(distinct) * 4 < len(column):  # codes, periods, statuses: write each once
+            memo = {v: "NULL" if v is None else write(v) for v in distinct}
+            literals.append([memo[v] for v in column])
+        else:
+            literals.append(["NULL" if v is None else write(v) for v in column])
+    with _dbapi_cursor(conn) as cur:
+        batch, size = [], 0
+        for row in zip(*literals):
+            text = "(" + ",".join(row) + ")"
+            if batch and size + len(text) > STATEMENT_BYTES:
+                cur.execute(head + ",".join(batch) + tail)
+                batch, size = [], 0
+            batch.append(text)
+            size += len(text) + 1
+        if batch:
+            cur.execute(head + ",".join(batch) + tail)
 
 
 @contextmanager
