@@ -15,8 +15,7 @@ import sys
 import uuid
 
 LOGGER = "forms_sync"
-RUN_ID = uuid.uuid4().hex[:12]
-_context: dict[str, object] = {}  # fields on every JSON line after run_id
+_context: dict[str, object] = {"run_id": uuid.uuid4().hex[:12]}  # fields on every JSON line
 _format = {"name": "text"}
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -55,7 +54,6 @@ class JsonFormatter(logging.Formatter):
             "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "run_id": RUN_ID,
             **_context,
             "message": record.getMessage(),
         }
@@ -76,10 +74,16 @@ def setup(fmt: str = "text", level: str = "info") -> None:
     logger.setLevel(level.upper())
     logger.propagate = False
     _format["name"] = fmt
+    _context.clear()
+    _context["run_id"] = uuid.uuid4().hex[:12]  # here, not at import: a forked process is a new run
 
 
 def json_mode() -> bool:
     return _format["name"] == "json"
+
+
+def run_id() -> str:
+    return str(_context["run_id"])
 
 
 def bind(**fields) -> None:
