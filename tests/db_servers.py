@@ -2,7 +2,7 @@
 that is dropped afterwards.
 
 Servers come from FORMS_SYNC_TEST_POSTGRESQL_URL and FORMS_SYNC_TEST_MARIADB_URL (defaults: the
-local services, trust auth). A server that cannot be reached skips its tests with the reason,
+local services, trust auth, as user postgres / root); the user must be allowed to create databases. A server that cannot be reached skips its tests with the reason,
 unless FORMS_SYNC_TEST_REQUIRE_SERVERS=1 (CI): then they fail.
 
 Test modules import the fixtures they use: `from db_servers import database_url`.
@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 SERVER_URLS = {
-    "postgresql": os.environ.get("FORMS_SYNC_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    "mariadb": os.environ.get("FORMS_SYNC_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
+    "postgresql": os.environ.get("FORMS_SYNC_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    "mariadb": os.environ.get("FORMS_SYNC_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
 }
 DIALECTS = ["sqlite", "postgresql", "mariadb"]
 SERVERS = ["postgresql", "mariadb"]

@@ -43,7 +43,8 @@ def frame(n: int, offset: int = 0) -> pd.DataFrame:
         "region": [f"{11 + k % 80}.{k // 80 % 100:02d}" for k in i],
         "period": [f"2026-{1 + k // 8000 % 12:02d}" for k in i],
         "bulat": pd.array([None if k % 9 == 0 else (k * 7919 if k % 5 else -(2**53)) for k in i], dtype="Int64"),
-        "angka": pd.array([None if k % 7 == 0 else k + 0.1234567891 for k in i], dtype="Float64"),
+        "angka": pd.array([None if k % 7 == 0 else 0.0001234567890123 if k % 11 == 3 else k + 0.1234567891
+                           for k in i], dtype="Float64"),  # up to 15 significant digits, as numbers are read
         "teks": [None if k % 4 == 0 else TEXTS[k % len(TEXTS)] for k in i],
         "pilih": [None if k % 3 == 0 else "AB"[k % 2] for k in i],
         "banyak": [None if k % 2 else '["A, b", "C"]' for k in i],
@@ -149,6 +150,8 @@ def test_long_view_has_canonical_text(store):
                    "tanggal": "2026-02-02", "ya": "true"}
     two = got[got["region"] == "13.00"].set_index("field")["value"].to_dict()  # k = 2
     assert two["ya"] == "false" and two["banyak"] == '["A, b", "C"]' and "bulat" in two
+    three = got[got["region"] == "14.00"].set_index("field")["value"].to_dict()  # k = 3
+    assert three["angka"] == "0.0001234567890123"
     assert len(got) == int(rows[[f.name for f in d.fields]].notna().sum().sum())  # missing values leave no row
 
 

@@ -13,7 +13,9 @@ from sqlalchemy.dialects import mysql
 
 from forms_sync.definition.model import FormDefinition
 
-NUMERIC = sa.Numeric(asdecimal=False).with_variant(mysql.DECIMAL(65, 10, asdecimal=False), "mysql", "mariadb")
+# MySQL's DECIMAL needs a scale: 30 (its maximum) keeps any number read (<= 15 significant digits,
+# FORMAT.md §2) exactly from 1e-15 up to 1e35, as NUMERIC does on PostgreSQL.
+NUMERIC = sa.Numeric(asdecimal=False).with_variant(mysql.DECIMAL(65, 30, asdecimal=False), "mysql", "mariadb")
 KEY = sa.String(32)  # region codes (32.04.05.2001) and period ids (2026-Q4)
 LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")  # MySQL TEXT stops at 64 KB
 TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")  # MySQL drops µs otherwise
@@ -175,7 +177,7 @@ def long_view_select(definition: FormDefinition, dialect: sa.Dialect) -> str:
         elif f.type == "number" and dialect.name == "postgresql":
             value = f"CAST(trim_scale({col}) AS TEXT)"  # NUMERIC keeps the scale it was given
         elif f.type == "number" and dialect.name in ("mysql", "mariadb"):
-            value = f"TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({col} AS CHAR)))"  # DECIMAL(65,10)
+            value = f"TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({col} AS CHAR)))"  # fixed scale
         elif f.type in ("integer", "number", "date"):
             value = f"CAST({col} AS {text_type})"
         else:
