@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from forms_sync import logs, revisions
@@ -241,14 +243,14 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
     now = db.utcnow()
     sub = T.submissions
     # A submission is known by (id, revision): an edited Google response keeps its id, gets a new revision.
-    known = {f"{i}\x1f{r}" for i, r in conn.execute(sa.select(sub.c.submission_id, sub.c.revision)
-                                                     .where(sub.c.form == definition.id))}
+    known = _known_keys(conn, definition.id)
     frames = []
     for b_no, batch in enumerate(batches):
         if "_revision" not in batch.frame:
             batch.frame["_revision"] = "1"
         keys = batch.frame["_submission_id"].astype(str) + "\x1f" + batch.frame["_revision"].astype(str)
-        fresh = ~keys.isin(known)
+        seen = pc.is_in(_large_text(keys), value_set=known).to_numpy(zero_copy_only=False)
+        fresh = pd.Series(~seen, index=keys.index)
         entry = {"source": batch.source, "rows": batch.rows, "new": int(fresh.sum()),
                  "status": "refused" if batch.failed else "read",
                  "problems": [p.to_dict() for p in batch.problems]}
@@ -258,7 +260,7 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
         part = batch.frame[fresh].copy()
         part["_failed"] = batch.failed
         part["_batch"] = b_no
-        known.update(keys[fresh])
+        known = pa.concat_arrays([known, _large_text(keys[fresh])])
         frames.append(part)
     allnew = pd.concat(frames, ignore_index=False, keys=range(len(frames))) if frames else pd.DataFrame()
     if len(allnew):
@@ -282,6 +284,35 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
                                                       "updated_at": now}]), ["form", "source"])
 
 
+def _known_keys(conn: sa.Connection, form: str) -> pa.Array:
+    """'id<0x1F>revision' of every stored submission of the form, for a hash look-up by Arrow (a
+    Python set of a million keys, and pandas' isin over it, cost seconds per sync)."""
+    sub = T.submissions
+    rows = conn.execute(sa.select(sub.c.submission_id, sub.c.revision).where(sub.c.form == form)).all()
+    if not rows:
+        return pa.array([], type=pa.large_string())
+    ids, revisions = zip(*rows)
+    return pc.binary_join_element_wise(_large_text(ids), _large_text([str(r) for r in revisions]),
+                                       pa.scalar("\x1f", pa.large_string()))
+
+
+def _large_text(values) -> pa.Array:
+    arr = pa.array(values, type=pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _existing_rows(conn: sa.Connection, table: sa.Table, regions: pd.Series) -> pd.DataFrame:
+    """(region, period, _submitted_at, _submission_id) of the clean table, for the candidates'
+    regions only when they are few (a sync of 1,000 new rows need not read a million)."""
+    columns = [table.c.region, table.c.period, table.c._submitted_at, table.c._submission_id]
+    wanted = regions.dropna().unique().tolist()
+    if len(wanted) > 50_000:
+        return pd.read_sql(sa.select(*columns), conn)
+    parts = [pd.read_sql(sa.select(*columns).where(table.c.region.in_(wanted[i:i + db.CHUNK])), conn)
+             for i in range(0, len(wanted), db.CHUNK)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.read_sql(sa.select(*columns).where(sa.false()), conn)
+
+
 def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> None:
     cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
@@ -301,8 +332,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
                                      allnew.loc[checked.valid.index, "_submitted_at"], allnew.loc[checked.valid.index, "_arrival"])
         status.loc[lost] = "superseded"
         cand = typed.loc[winners].join(allnew.loc[winners, ["_submitted_at", "_submission_id", "_source"]])
-        existing = pd.read_sql(sa.select(table.c.region, table.c.period, table.c._submitted_at,
-                                         table.c._submission_id), conn)
+        existing = _existing_rows(conn, table, cand["region"])
         merged = cand.reset_index().merge(existing, on=["region", "period"], how="left", suffixes=("", "_old"))
         new_ts = db.naive_utc(merged["_submitted_at"])
         old_ts = pd.to_datetime(merged["_submitted_at_old"])
