@@ -16,8 +16,9 @@ from rich.table import Table
 from forms_sync import __version__
 from forms_sync.errors import EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, FormsSyncError
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Wide enough for the summary tables when output goes to a log file rather than a terminal.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
 class Group(click.Group):
