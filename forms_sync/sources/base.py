@@ -227,9 +227,10 @@ def answers_json(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 _JSON_ESCAPED = r'[\x00-\x1f"\\]'  # what json.dumps(text, ensure_ascii=False) writes as an escape
 
 
-def _large_text(column: pd.Series) -> pa.Array:
+def _large_text(column: pd.Series) -> pa.ChunkedArray:
+    """The column's Arrow large_string chunks as they are (no copy for pandas' str dtype)."""
     arr = pa.array(column, from_pandas=True)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
     return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
@@ -244,9 +245,13 @@ def _bare_text(column: pd.Series) -> pa.Array | None:
     return arr
 
 
-def _any_escaped(arr: pa.Array) -> bool:
+def _any_escaped(chunks: pa.ChunkedArray) -> bool:
     """Whether any cell holds a quote, a backslash or a control character: one look at the bytes
     (UTF-8 multi-byte sequences are all >= 0x80, so they never match)."""
+    return any(_chunk_escaped(arr) for arr in chunks.chunks)
+
+
+def _chunk_escaped(arr: pa.Array) -> bool:
     if not len(arr):
         return False
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
@@ -263,7 +268,7 @@ def _json_literals(column: pd.Series) -> pa.Array:
     if not isinstance(column.dtype, pd.StringDtype):
         values = column.astype(object).where(column.notna(), None)
         return pa.array([json.dumps(v, ensure_ascii=False) for v in values], type=large)
-    arr = _large_text(column)
+    arr = _large_text(column).combine_chunks()
     quote = pa.scalar('"', large)
     literal = pc.binary_join_element_wise(quote, arr, quote, pa.scalar("", large))
     escaped = pc.fill_null(pc.match_substring_regex(arr, _JSON_ESCAPED), False)
