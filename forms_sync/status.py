@@ -4,13 +4,22 @@ For each period in scope (every period with a submission, plus the latest period
 ended), each expected region is `accepted`, `rejected` (only refused submissions) or `missing`;
 accepted rows are on time when submitted by the end of the day `due_days` after the period ends
 (local time), and `on_time` is null where the definition sets no `due_days` or the time is unknown.
+
+A sync rewrites the `completeness` rows inside the form's own transaction (so a crash leaves them
+consistent with the data), and only for the periods it touched, the periods newly in scope (the
+latest ended one) and the periods no longer in scope; everything else is unchanged by definition.
+Whatever else decides the rows (level, period type, `due_days`, time zone, the region list) is
+kept as a fingerprint in `_watermarks`; when it changes, every period is rewritten.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -19,52 +28,137 @@ from forms_sync.reference import periods, regions
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
 
+COMPLETENESS_MARK = "(completeness)"  # a _watermarks row: what the stored completeness rows were built from
+COLUMNS = ["form", "period", "region", "status", "on_time", "_submitted_at"]
+
+
+def _accepted(conn: sa.Connection, definition: FormDefinition, only: list[str] | None) -> pd.DataFrame:
+    """(region, period, _submitted_at) of the clean table, for the periods `only` (None: all)."""
+    table = T.form_table(definition)
+    query = sa.select(table.c.region, table.c.period, table.c._submitted_at)
+    if only is None:
+        return pd.read_sql(query, conn)
+    parts = [pd.read_sql(query.where(table.c.period.in_(only[i:i + db.CHUNK])), conn)
+             for i in range(0, len(only), db.CHUNK)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.read_sql(query.where(sa.false()), conn)
+
+
+def _rejected(conn: sa.Connection, definition: FormDefinition) -> pd.DataFrame:
+    """Distinct (region, period) of refused submissions whose region and period could be read."""
+    rejected = T.rejected_table(definition)
+    rej = pd.read_sql(sa.select(rejected.c.region_text, rejected.c.period_text).distinct(), conn)
+    if not len(rej):
+        return pd.DataFrame({"region": pd.Series(dtype=object), "period": pd.Series(dtype=object)})
+    rej["region"] = regions.load().resolve(rej["region_text"].astype(object), definition.respondent)["code"]
+    rej["period"] = periods.parse_periods(rej["period_text"].astype(object), definition.period)
+    return rej.dropna(subset=["region", "period"])[["region", "period"]].drop_duplicates()
+
+
+def _scope(conn: sa.Connection, definition: FormDefinition, rej: pd.DataFrame, today: dt.date) -> set[str]:
+    table = T.form_table(definition)
+    scope = {p for (p,) in conn.execute(sa.select(table.c.period).distinct())}
+    scope |= set(rej["period"])
+    scope.add(periods.latest_ended_period(definition.period, today))
+    return scope
+
+
+def _build(definition: FormDefinition, timezone: str, scope: list[str], acc: pd.DataFrame,
+           rej: pd.DataFrame) -> pd.DataFrame:
+    """The rows for the periods `scope` (sorted), every expected region each, built column-wise."""
+    expected = np.asarray(regions.load().codes_for_level(definition.respondent), dtype=object)
+    n, k = len(expected), len(scope)
+    if not n or not k:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+    region_at, period_at = pd.Index(expected), pd.Index(scope)
+
+    def positions(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        r = region_at.get_indexer(frame["region"].astype(object))
+        p = period_at.get_indexer(frame["period"].astype(object))
+        keep = (r >= 0) & (p >= 0)
+        return p[keep] * n + r[keep], keep
+
+    status = np.full(k * n, "missing", dtype=object)
+    if len(rej):
+        status[positions(rej)[0]] = "rejected"
+    at, keep = positions(acc)
+    status[at] = "accepted"
+    submitted = np.full(k * n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    stamps = pd.to_datetime(acc["_submitted_at"])
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    submitted[at] = stamps.to_numpy(dtype="datetime64[ns]")[keep]
+    on_time = np.full(k * n, None, dtype=object)
+    if definition.due_days is not None:
+        tz = ZoneInfo(timezone)
+        deadlines = np.array([
+            np.datetime64(dt.datetime.combine(periods.period_bounds(p)[1] + dt.timedelta(days=definition.due_days + 1),
+                                              dt.time(0), tz).astimezone(dt.timezone.utc).replace(tzinfo=None), "ns")
+            for p in scope])
+        timed = (status == "accepted") & ~np.isnat(submitted)
+        on_time[timed] = [bool(v) for v in (submitted < np.repeat(deadlines, n))[timed]]
+    return pd.DataFrame({
+        "form": definition.id,
+        "period": np.repeat(np.asarray(scope, dtype=object), n),
+        "region": np.tile(expected, k),
+        "status": status,
+        "on_time": on_time,
+        "_submitted_at": submitted,
+    })
+
 
 def completeness_frame(conn: sa.Connection, definition: FormDefinition, timezone: str,
                        only_periods: list[str] | None = None, today: dt.date | None = None) -> pd.DataFrame:
     """Rows of the `completeness` table for one form (columns form, period, region, status, ...)."""
-    table, rejected = T.form_table(definition), T.rejected_table(definition)
-    acc = pd.read_sql(sa.select(table.c.region, table.c.period, table.c._submitted_at), conn)
-    rej = pd.read_sql(sa.select(rejected.c.region_text, rejected.c.period_text).distinct(), conn)
-    if len(rej):
-        ref = regions.load()
-        rej["region"] = ref.resolve(rej["region_text"].astype(object), definition.respondent)["code"]
-        rej["period"] = periods.parse_periods(rej["period_text"].astype(object), definition.period)
-        rej = rej.dropna(subset=["region", "period"])
     today = today or dt.date.today()
-    scope = set(acc["period"]) | set(rej["period"] if len(rej) else [])
-    scope.add(periods.latest_ended_period(definition.period, today))
-    if only_periods:
-        scope = set(only_periods)
-    expected = regions.load().codes_for_level(definition.respondent)
-    frames = []
-    tz = ZoneInfo(timezone)
-    for period in sorted(scope):
-        f = pd.DataFrame({"form": definition.id, "period": period, "region": expected})
-        a = acc[acc["period"] == period].set_index("region")["_submitted_at"]
-        r = set(rej.loc[rej["period"] == period, "region"]) if len(rej) else set()
-        f["_submitted_at"] = pd.to_datetime(a.reindex(f["region"]).to_numpy())  # (map() fails on an empty a)
-        f["status"] = "missing"
-        f.loc[f["region"].isin(r), "status"] = "rejected"
-        f.loc[f["region"].isin(a.index), "status"] = "accepted"
-        f["on_time"] = None
-        if definition.due_days is not None:
-            end = periods.period_bounds(period)[1] + dt.timedelta(days=definition.due_days + 1)
-            deadline = dt.datetime.combine(end, dt.time(0), tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
-            timed = (f["status"] == "accepted") & f["_submitted_at"].notna()
-            f["on_time"] = f["on_time"].astype(object)
-            f.loc[timed, "on_time"] = (f.loc[timed, "_submitted_at"] < deadline).astype(object)
-        frames.append(f)
-    cols = ["form", "period", "region", "status", "on_time", "_submitted_at"]
-    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+    rej = _rejected(conn, definition)
+    scope = set(only_periods) if only_periods else _scope(conn, definition, rej, today)
+    acc = _accepted(conn, definition, sorted(scope) if only_periods else None)
+    return _build(definition, timezone, sorted(scope), acc, rej)
+
+
+def _fingerprint(definition: FormDefinition, timezone: str) -> str:
+    codes = regions.load().codes_for_level(definition.respondent)
+    digest = hashlib.sha256("\n".join(codes).encode()).hexdigest()[:16]
+    return json.dumps({"level": definition.respondent, "period": definition.period, "due_days": definition.due_days,
+                       "timezone": timezone, "regions": f"{len(codes)}:{digest}"}, sort_keys=True)
+
+
+def update_completeness(conn: sa.Connection, definition: FormDefinition, timezone: str,
+                        touched: set[str] | None, today: dt.date | None = None) -> int:
+    """Bring the form's `completeness` rows up to date on the caller's transaction, rewriting the
+    periods in `touched` (None: every period), those newly in scope and those no longer in scope.
+    Returns how many rows were written."""
+    today = today or dt.date.today()
+    c, w = T.completeness, T.watermarks
+    fingerprint = _fingerprint(definition, timezone)
+    stored_fp = conn.execute(sa.select(w.c.value).where(w.c.form == definition.id,
+                                                        w.c.source == COMPLETENESS_MARK)).scalar()
+    rej = _rejected(conn, definition)
+    scope = _scope(conn, definition, rej, today)
+    if touched is None or stored_fp != fingerprint:
+        conn.execute(c.delete().where(c.c.form == definition.id))
+        rewrite = scope
+    else:
+        stored = {p for (p,) in conn.execute(sa.select(c.c.period).distinct().where(c.c.form == definition.id))}
+        rewrite = (set(touched) & scope) | (scope - stored)
+        drop = sorted((stored - scope) | (rewrite & stored))
+        for i in range(0, len(drop), db.CHUNK):
+            conn.execute(c.delete().where(c.c.form == definition.id, c.c.period.in_(drop[i:i + db.CHUNK])))
+    written = 0
+    if rewrite:
+        rewrite_list = sorted(rewrite)
+        acc = _accepted(conn, definition, None if rewrite == scope else rewrite_list)
+        written = db.insert(conn, c, _build(definition, timezone, rewrite_list, acc, rej))
+    if stored_fp != fingerprint:
+        db.upsert(conn, w, pd.DataFrame([{"form": definition.id, "source": COMPLETENESS_MARK, "value": fingerprint,
+                                          "updated_at": db.utcnow()}]), ["form", "source"])
+    return written
 
 
 def refresh_completeness(engine: sa.Engine, definition: FormDefinition, timezone: str) -> int:
-    """Rewrite the form's rows of the `completeness` table in one transaction."""
+    """Rewrite every row of the form in the `completeness` table in one transaction."""
     with engine.begin() as conn:
-        frame = completeness_frame(conn, definition, timezone)
-        conn.execute(T.completeness.delete().where(T.completeness.c.form == definition.id))
-        return db.insert(conn, T.completeness, frame)
+        return update_completeness(conn, definition, timezone, None)
 
 
 @dataclass

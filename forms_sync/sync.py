@@ -28,9 +28,11 @@ from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADAB
                                FormsSyncError, Problem, UnreadableSource)
 from forms_sync.messages import render
 from forms_sync.sources.base import RawBatch, answers_json
+from forms_sync.reference import periods
 from forms_sync.sources.files import FileSource
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
+from forms_sync.status import update_completeness
 from forms_sync.store.lock import sync_lock
 from forms_sync.validation.check import PROBLEM_COLUMNS, check_frame, shown
 from forms_sync.validation.resolve import latest_valid
@@ -112,9 +114,6 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
                 if export and res.status != "failed":
                     export_form(engine, cfg, definitions[name], force=res.new > 0 or _exports_pending(engine, name))
                     _exports_done(engine, name)
-                if res.status != "failed":
-                    from forms_sync.status import refresh_completeness
-                    refresh_completeness(engine, definitions[name], cfg.timezone)
             result = SyncResult(run_id, results)
             with engine.begin() as conn:
                 conn.execute(T.sync_runs.update().where(T.sync_runs.c.id == run_id).values(
@@ -224,7 +223,9 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
         batches, new_marks = read_batches(cfg, definition, sources_for(cfg, definition, sources), marks, full, result)
         log.debug("form %s: storing %d batch(es) in one transaction", definition.id, len(batches))
         with db.translate_errors(), engine.begin() as conn:
-            _store(conn, definition, batches, new_marks, run_id, result)
+            touched = _store(conn, definition, batches, new_marks, run_id, result)
+            # the completeness rows the data implies, committed with it (touched periods only)
+            update_completeness(conn, definition, cfg.timezone, touched)
     except FormsSyncError as exc:
         result.status, result.message, result.exit_code = "failed", str(exc), exc.exit_code
         result.new = result.accepted = result.rejected = result.superseded = result.updated = 0
@@ -239,8 +240,10 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
 
 
 def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBatch], new_marks: dict[str, str],
-           run_id: int, result: FormResult) -> None:
+           run_id: int, result: FormResult) -> set[str]:
+    """Write the new submissions; returns the periods whose rows (clean or rejected) may have changed."""
     now = db.utcnow()
+    touched: set[str] = set()
     sub = T.submissions
     # A submission is known by (id, revision): an edited Google response keeps its id, gets a new revision.
     known = _known_keys(conn, definition.id)
@@ -267,7 +270,7 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
         allnew = allnew.reset_index(drop=True)
     result.new = len(allnew)
     if result.new:
-        _store_new(conn, definition, batches, allnew, run_id, now, result)
+        touched |= _store_new(conn, definition, batches, allnew, run_id, now, result)
         new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}  # cleared once the exports are written
     vacated: set = set()
     for batch in batches:
@@ -276,12 +279,14 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
                                                    set(batch.frame["_submission_id"].astype(str)))
             result.deleted += gone
             vacated |= left
+            touched |= {period for _, period in left}
     if vacated:
         revisions.restore(conn, definition, vacated, now)
         new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}
     for label, value in new_marks.items():
         db.upsert(conn, T.watermarks, pd.DataFrame([{"form": definition.id, "source": label, "value": value,
                                                       "updated_at": now}]), ["form", "source"])
+    return touched
 
 
 def _known_keys(conn: sa.Connection, form: str) -> pa.Array:
@@ -313,7 +318,8 @@ def _existing_rows(conn: sa.Connection, table: sa.Table, regions: pd.Series) -> 
     return pd.concat(parts, ignore_index=True) if parts else pd.read_sql(sa.select(*columns).where(sa.false()), conn)
 
 
-def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> None:
+def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> set[str]:
+    """Store the new rows; returns the periods they (or the earlier versions they moved away from) touch."""
     cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
     checked = check_frame(definition, allnew[ok]) if ok.any() else None
@@ -382,6 +388,12 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
     result.accepted = int((status == "accepted").sum())
     result.rejected = int((status == "rejected").sum())
     result.superseded = int((status == "superseded").sum())
+    touched = {period for _, period in vacated}
+    if "period" in allnew:
+        touched |= set(periods.parse_periods(allnew["period"].astype(object), definition.period).dropna())
+    if checked is not None:
+        touched |= set(checked.typed["period"].dropna())
+    return touched
 
 
 def _rejected_rows(definition, batches, allnew, checked, status, now) -> pd.DataFrame:

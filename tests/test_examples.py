@@ -322,6 +322,49 @@ def test_completeness(synced):
                         "53.07.01.2005", "53.07.01.2012"]
 
 
+def _completeness_rows(engine, form=None) -> list[tuple]:
+    import sqlalchemy as sa
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select form, period, region, status, on_time, _submitted_at from completeness"
+                                    + (" where form = :f" if form else "")), {"f": form} if form else {}).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_completeness_kept_per_period_equals_a_full_rewrite(synced, tmp_path):
+    """Syncs rewrite only the periods they touch; the rows equal a rewrite of every period, also
+    once time moves on (a new latest ended period comes into scope, an empty one drops out)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from forms_sync.config import load_config
+    from forms_sync.definition.model import load_definitions
+    from forms_sync.status import update_completeness
+
+    cfg = load_config(str(synced["work"] / "examples" / "forms-sync.toml"))
+    definitions = load_definitions(cfg.definitions_dir)
+    copy = tmp_path / "copy.db"
+    shutil.copy(synced["db"], copy)
+    kept = sa.create_engine(f"sqlite:///{copy}")
+    rebuilt = sa.create_engine(f"sqlite:///{shutil.copy(synced['db'], tmp_path / 'rebuilt.db')}")
+    try:
+        forms = [f for (f,) in sqlite3.connect(copy).execute("select distinct form from completeness")]
+        assert forms
+        for later in (None, dt.date.today() + dt.timedelta(days=800)):
+            for form in forms:
+                with kept.begin() as conn:
+                    update_completeness(conn, definitions[form], cfg.timezone, set(), today=later)
+                with rebuilt.begin() as conn:
+                    update_completeness(conn, definitions[form], cfg.timezone, None, today=later)
+            assert _completeness_rows(kept) == _completeness_rows(rebuilt)
+        with kept.begin() as conn:  # a rewrite of a period out of scope writes nothing
+            update_completeness(conn, definitions[forms[0]], cfg.timezone, {"1999"}, today=later)
+        assert _completeness_rows(kept) == _completeness_rows(rebuilt)
+    finally:
+        kept.dispose()
+        rebuilt.dispose()
+
+
 def test_exports_stay_in_the_copy(synced):
     exports = synced["work"] / "examples" / "exports"
     assert sorted(p.name for p in exports.iterdir()) == sorted(
