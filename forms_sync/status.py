@@ -6,8 +6,8 @@ accepted rows are on time when submitted by the end of the day `due_days` after 
 (local time), and `on_time` is null where the definition sets no `due_days` or the time is unknown.
 
 A sync rewrites the `completeness` rows inside the form's own transaction (so a crash leaves them
-consistent with the data), and only for the periods it touched, the periods newly in scope (the
-latest ended one) and the periods no longer in scope; everything else is unchanged by definition.
+consistent with the data), and only the (region, period) keys it touched, the periods newly in
+scope (the latest ended one) and the periods no longer in scope; the rest is unchanged by definition.
 Whatever else decides the rows (level, period type, `due_days`, time zone, the region list) is
 kept as a fingerprint in `_watermarks`; when it changes, every period is rewritten.
 """
@@ -32,26 +32,38 @@ COMPLETENESS_MARK = "(completeness)"  # a _watermarks row: what the stored compl
 COLUMNS = ["form", "period", "region", "status", "on_time", "_submitted_at"]
 
 
-def _accepted(conn: sa.Connection, definition: FormDefinition, only: list[str] | None) -> pd.DataFrame:
-    """(region, period, _submitted_at) of the clean table, for the periods `only` (None: all)."""
+def _accepted(conn: sa.Connection, definition: FormDefinition, only: list[str] | None,
+              regions_of: list[str] | None = None) -> pd.DataFrame:
+    """(region, period, _submitted_at) of the clean table: the periods `only` (None: all), and of
+    those only the regions `regions_of` when given."""
     table = T.form_table(definition)
     query = sa.select(table.c.region, table.c.period, table.c._submitted_at)
     if only is None:
         return pd.read_sql(query, conn)
-    parts = [pd.read_sql(query.where(table.c.period.in_(only[i:i + db.CHUNK])), conn)
-             for i in range(0, len(only), db.CHUNK)]
+    if regions_of is not None:
+        parts = [pd.read_sql(query.where(table.c.period.in_(only), table.c.region.in_(regions_of[i:i + db.CHUNK])), conn)
+                 for i in range(0, len(regions_of), db.CHUNK)]
+    else:
+        parts = [pd.read_sql(query.where(table.c.period.in_(only[i:i + db.CHUNK])), conn)
+                 for i in range(0, len(only), db.CHUNK)]
     return pd.concat(parts, ignore_index=True) if parts else pd.read_sql(query.where(sa.false()), conn)
+
+
+def rejected_keys(definition: FormDefinition, region_text: pd.Series, period_text: pd.Series) -> pd.DataFrame:
+    """(region, period) of refused answers, read as the completeness reads them; unreadable ones dropped."""
+    if not len(region_text):
+        return pd.DataFrame({"region": pd.Series(dtype=object), "period": pd.Series(dtype=object)})
+    out = pd.DataFrame({
+        "region": regions.load().resolve(region_text.astype(object), definition.respondent)["code"].to_numpy(),
+        "period": periods.parse_periods(period_text.astype(object), definition.period).to_numpy()})
+    return out.dropna().drop_duplicates()
 
 
 def _rejected(conn: sa.Connection, definition: FormDefinition) -> pd.DataFrame:
     """Distinct (region, period) of refused submissions whose region and period could be read."""
     rejected = T.rejected_table(definition)
     rej = pd.read_sql(sa.select(rejected.c.region_text, rejected.c.period_text).distinct(), conn)
-    if not len(rej):
-        return pd.DataFrame({"region": pd.Series(dtype=object), "period": pd.Series(dtype=object)})
-    rej["region"] = regions.load().resolve(rej["region_text"].astype(object), definition.respondent)["code"]
-    rej["period"] = periods.parse_periods(rej["period_text"].astype(object), definition.period)
-    return rej.dropna(subset=["region", "period"])[["region", "period"]].drop_duplicates()
+    return rejected_keys(definition, rej["region_text"], rej["period_text"])
 
 
 def _scope(conn: sa.Connection, definition: FormDefinition, rej: pd.DataFrame, today: dt.date) -> set[str]:
@@ -62,32 +74,43 @@ def _scope(conn: sa.Connection, definition: FormDefinition, rej: pd.DataFrame, t
     return scope
 
 
-def _build(definition: FormDefinition, timezone: str, scope: list[str], acc: pd.DataFrame,
-           rej: pd.DataFrame) -> pd.DataFrame:
-    """The rows for the periods `scope` (sorted), every expected region each, built column-wise."""
-    expected = np.asarray(regions.load().codes_for_level(definition.respondent), dtype=object)
-    n, k = len(expected), len(scope)
-    if not n or not k:
+def _build(definition: FormDefinition, timezone: str, period_col: np.ndarray, region_col: np.ndarray,
+           acc: pd.DataFrame, rej: pd.DataFrame) -> pd.DataFrame:
+    """The rows for the (period, region) pairs given (distinct, regions of the form's level), built
+    column-wise from the accepted rows `acc` and the refused keys `rej` (either may hold more)."""
+    expected = regions.load().codes_for_level(definition.respondent)
+    if not len(period_col):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
-    region_at, period_at = pd.Index(expected), pd.Index(scope)
+    n = len(expected)
+    region_at = pd.Index(expected)
+    scope = sorted(set(period_col))
+    period_at = pd.Index(scope)
+    row_period = period_at.get_indexer(period_col)
+    rows = pd.Index(row_period.astype("int64") * n + region_at.get_indexer(region_col))
 
-    def positions(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def locate(frame: pd.DataFrame) -> np.ndarray:
+        """Row position of each (region, period) in `frame`, -1 where none."""
         r = region_at.get_indexer(frame["region"].astype(object))
         p = period_at.get_indexer(frame["period"].astype(object))
-        keep = (r >= 0) & (p >= 0)
-        return p[keep] * n + r[keep], keep
+        pos = np.full(len(frame), -1, dtype="int64")
+        ok = (r >= 0) & (p >= 0)
+        pos[ok] = rows.get_indexer(p[ok].astype("int64") * n + r[ok])
+        return pos
 
-    status = np.full(k * n, "missing", dtype=object)
+    size = len(rows)
+    status = np.full(size, "missing", dtype=object)
     if len(rej):
-        status[positions(rej)[0]] = "rejected"
-    at, keep = positions(acc)
-    status[at] = "accepted"
-    submitted = np.full(k * n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        at = locate(rej)
+        status[at[at >= 0]] = "rejected"
+    at = locate(acc)
+    found = at >= 0
+    status[at[found]] = "accepted"
+    submitted = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
     stamps = pd.to_datetime(acc["_submitted_at"])
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    submitted[at] = stamps.to_numpy(dtype="datetime64[ns]")[keep]
-    on_time = np.full(k * n, None, dtype=object)
+    submitted[at[found]] = stamps.to_numpy(dtype="datetime64[ns]")[found]
+    on_time = np.full(size, None, dtype=object)
     if definition.due_days is not None:
         tz = ZoneInfo(timezone)
         deadlines = np.array([
@@ -95,15 +118,21 @@ def _build(definition: FormDefinition, timezone: str, scope: list[str], acc: pd.
                                               dt.time(0), tz).astimezone(dt.timezone.utc).replace(tzinfo=None), "ns")
             for p in scope])
         timed = (status == "accepted") & ~np.isnat(submitted)
-        on_time[timed] = [bool(v) for v in (submitted < np.repeat(deadlines, n))[timed]]
+        on_time[timed] = [bool(v) for v in (submitted < deadlines[row_period])[timed]]
     return pd.DataFrame({
         "form": definition.id,
-        "period": np.repeat(np.asarray(scope, dtype=object), n),
-        "region": np.tile(expected, k),
+        "period": np.asarray(period_col, dtype=object),
+        "region": np.asarray(region_col, dtype=object),
         "status": status,
         "on_time": on_time,
         "_submitted_at": submitted,
     })
+
+
+def _all_regions(definition: FormDefinition, scope: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(period, region) columns of every expected region in each period of `scope`, periods sorted."""
+    expected = np.asarray(regions.load().codes_for_level(definition.respondent), dtype=object)
+    return np.repeat(np.asarray(scope, dtype=object), len(expected)), np.tile(expected, len(scope))
 
 
 def completeness_frame(conn: sa.Connection, definition: FormDefinition, timezone: str,
@@ -111,9 +140,9 @@ def completeness_frame(conn: sa.Connection, definition: FormDefinition, timezone
     """Rows of the `completeness` table for one form (columns form, period, region, status, ...)."""
     today = today or dt.date.today()
     rej = _rejected(conn, definition)
-    scope = set(only_periods) if only_periods else _scope(conn, definition, rej, today)
-    acc = _accepted(conn, definition, sorted(scope) if only_periods else None)
-    return _build(definition, timezone, sorted(scope), acc, rej)
+    scope = sorted(set(only_periods) if only_periods else _scope(conn, definition, rej, today))
+    acc = _accepted(conn, definition, scope if only_periods else None)
+    return _build(definition, timezone, *_all_regions(definition, scope), acc, rej)
 
 
 def _fingerprint(definition: FormDefinition, timezone: str) -> str:
@@ -124,10 +153,13 @@ def _fingerprint(definition: FormDefinition, timezone: str) -> str:
 
 
 def update_completeness(conn: sa.Connection, definition: FormDefinition, timezone: str,
-                        touched: set[str] | None, today: dt.date | None = None) -> int:
-    """Bring the form's `completeness` rows up to date on the caller's transaction, rewriting the
-    periods in `touched` (None: every period), those newly in scope and those no longer in scope.
-    Returns how many rows were written."""
+                        touched: pd.DataFrame | set[tuple[str, str]] | None, today: dt.date | None = None) -> int:
+    """Bring the form's `completeness` rows up to date on the caller's transaction.
+
+    `touched`: the (region, period) keys whose clean or refused rows may have changed (None:
+    everything). Rewritten are those keys, every region of a period newly in scope (the latest
+    ended one, or a first submission), and nothing of a period no longer in scope. Returns how
+    many rows were written."""
     today = today or dt.date.today()
     c, w = T.completeness, T.watermarks
     fingerprint = _fingerprint(definition, timezone)
@@ -135,20 +167,47 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
                                                         w.c.source == COMPLETENESS_MARK)).scalar()
     rej = _rejected(conn, definition)
     scope = _scope(conn, definition, rej, today)
+    n = len(regions.load().codes_for_level(definition.respondent))
+    by_period: dict[str, list[str]] = {}
     if touched is None or stored_fp != fingerprint:
         conn.execute(c.delete().where(c.c.form == definition.id))
-        rewrite = scope
+        whole = set(scope)
     else:
         stored = {p for (p,) in conn.execute(sa.select(c.c.period).distinct().where(c.c.form == definition.id))}
-        rewrite = (set(touched) & scope) | (scope - stored)
-        drop = sorted((stored - scope) | (rewrite & stored))
+        whole = scope - stored
+        if not isinstance(touched, pd.DataFrame):  # (region, period) pairs
+            touched = pd.DataFrame(list(touched), columns=["region", "period"], dtype=object)
+        if len(touched):
+            keys = touched[["region", "period"]].dropna().drop_duplicates()
+            keys = keys[keys["period"].isin(list(scope & stored))]
+            for period, grp in keys.groupby("period", sort=True):
+                if len(grp) * 4 > n:  # most of the period: rewrite it whole
+                    whole.add(period)
+                else:
+                    by_period[period] = grp["region"].astype(object).tolist()
+        drop = sorted((stored - scope) | (whole & stored))
         for i in range(0, len(drop), db.CHUNK):
             conn.execute(c.delete().where(c.c.form == definition.id, c.c.period.in_(drop[i:i + db.CHUNK])))
+        for period, regs in by_period.items():
+            for i in range(0, len(regs), db.CHUNK):
+                conn.execute(c.delete().where(c.c.form == definition.id, c.c.period == period,
+                                              c.c.region.in_(regs[i:i + db.CHUNK])))
     written = 0
-    if rewrite:
-        rewrite_list = sorted(rewrite)
-        acc = _accepted(conn, definition, None if rewrite == scope else rewrite_list)
-        written = db.insert(conn, c, _build(definition, timezone, rewrite_list, acc, rej))
+    if whole:
+        whole_list = sorted(whole)
+        acc = _accepted(conn, definition, None if whole == scope else whole_list)
+        written += db.insert(conn, c, _build(definition, timezone, *_all_regions(definition, whole_list), acc, rej))
+    if by_period:
+        expected = pd.Index(regions.load().codes_for_level(definition.respondent))
+        period_col, region_col, parts = [], [], []
+        for period, regs in by_period.items():
+            regs = [r for r, ok in zip(regs, expected.get_indexer(regs) >= 0) if ok]
+            period_col += [period] * len(regs)
+            region_col += regs
+            parts.append(_accepted(conn, definition, [period], regs))
+        acc = pd.concat(parts, ignore_index=True)
+        written += db.insert(conn, c, _build(definition, timezone, np.asarray(period_col, dtype=object),
+                                             np.asarray(region_col, dtype=object), acc, rej))
     if stored_fp != fingerprint:
         db.upsert(conn, w, pd.DataFrame([{"form": definition.id, "source": COMPLETENESS_MARK, "value": fingerprint,
                                           "updated_at": db.utcnow()}]), ["form", "source"])

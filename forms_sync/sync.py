@@ -28,11 +28,10 @@ from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADAB
                                FormsSyncError, Problem, UnreadableSource)
 from forms_sync.messages import render
 from forms_sync.sources.base import RawBatch, answers_json
-from forms_sync.reference import periods
 from forms_sync.sources.files import FileSource
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
-from forms_sync.status import update_completeness
+from forms_sync.status import rejected_keys, update_completeness
 from forms_sync.store.lock import sync_lock
 from forms_sync.validation.check import PROBLEM_COLUMNS, check_frame, shown
 from forms_sync.validation.resolve import latest_valid
@@ -240,10 +239,11 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
 
 
 def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBatch], new_marks: dict[str, str],
-           run_id: int, result: FormResult) -> set[str]:
-    """Write the new submissions; returns the periods whose rows (clean or rejected) may have changed."""
+           run_id: int, result: FormResult) -> pd.DataFrame:
+    """Write the new submissions; returns the (region, period) keys whose clean or refused rows may
+    have changed (for the completeness)."""
     now = db.utcnow()
-    touched: set[str] = set()
+    touched: list[pd.DataFrame] = []
     sub = T.submissions
     # A submission is known by (id, revision): an edited Google response keeps its id, gets a new revision.
     known = _known_keys(conn, definition.id)
@@ -270,7 +270,7 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
         allnew = allnew.reset_index(drop=True)
     result.new = len(allnew)
     if result.new:
-        touched |= _store_new(conn, definition, batches, allnew, run_id, now, result)
+        touched.append(_store_new(conn, definition, batches, allnew, run_id, now, result))
         new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}  # cleared once the exports are written
     vacated: set = set()
     for batch in batches:
@@ -279,14 +279,21 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
                                                    set(batch.frame["_submission_id"].astype(str)))
             result.deleted += gone
             vacated |= left
-            touched |= {period for _, period in left}
+            touched.append(_keys(left))
     if vacated:
         revisions.restore(conn, definition, vacated, now)
         new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}
     for label, value in new_marks.items():
         db.upsert(conn, T.watermarks, pd.DataFrame([{"form": definition.id, "source": label, "value": value,
                                                       "updated_at": now}]), ["form", "source"])
-    return touched
+    return pd.concat(touched, ignore_index=True) if touched else _keys(set())
+
+
+def _keys(keys) -> pd.DataFrame:
+    """(region, period) pairs as a frame."""
+    keys = list(keys)
+    return pd.DataFrame({"region": pd.Series([k[0] for k in keys], dtype=object),
+                         "period": pd.Series([k[1] for k in keys], dtype=object)})
 
 
 def _known_keys(conn: sa.Connection, form: str) -> pa.Array:
@@ -318,8 +325,10 @@ def _existing_rows(conn: sa.Connection, table: sa.Table, regions: pd.Series) -> 
     return pd.concat(parts, ignore_index=True) if parts else pd.read_sql(sa.select(*columns).where(sa.false()), conn)
 
 
-def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> set[str]:
-    """Store the new rows; returns the periods they (or the earlier versions they moved away from) touch."""
+def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> pd.DataFrame:
+    """Store the new rows; returns the (region, period) keys they (or earlier versions they moved
+    away from) touch: those of checked rows, of refused rows as the completeness reads them, and the
+    keys left."""
     cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
     checked = check_frame(definition, allnew[ok]) if ok.any() else None
@@ -388,12 +397,13 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
     result.accepted = int((status == "accepted").sum())
     result.rejected = int((status == "rejected").sum())
     result.superseded = int((status == "superseded").sum())
-    touched = {period for _, period in vacated}
-    if "period" in allnew:
-        touched |= set(periods.parse_periods(allnew["period"].astype(object), definition.period).dropna())
+    touched = [_keys(vacated)]
     if checked is not None:
-        touched |= set(checked.typed["period"].dropna())
-    return touched
+        touched.append(checked.typed[["region", "period"]].astype(object))
+    refused = status == "rejected"
+    if refused.any() and "region" in allnew and "period" in allnew:
+        touched.append(rejected_keys(definition, allnew.loc[refused, "region"], allnew.loc[refused, "period"]))
+    return pd.concat(touched, ignore_index=True).dropna().drop_duplicates()
 
 
 def _rejected_rows(definition, batches, allnew, checked, status, now) -> pd.DataFrame:

@@ -331,7 +331,7 @@ def _completeness_rows(engine, form=None) -> list[tuple]:
 
 
 def test_completeness_kept_per_period_equals_a_full_rewrite(synced, tmp_path):
-    """Syncs rewrite only the periods they touch; the rows equal a rewrite of every period, also
+    """Syncs rewrite only the keys they touch; the rows equal a rewrite of every period, also
     once time moves on (a new latest ended period comes into scope, an empty one drops out)."""
     import datetime as dt
 
@@ -357,8 +357,16 @@ def test_completeness_kept_per_period_equals_a_full_rewrite(synced, tmp_path):
                 with rebuilt.begin() as conn:
                     update_completeness(conn, definitions[form], cfg.timezone, None, today=later)
             assert _completeness_rows(kept) == _completeness_rows(rebuilt)
-        with kept.begin() as conn:  # a rewrite of a period out of scope writes nothing
-            update_completeness(conn, definitions[forms[0]], cfg.timezone, {"1999"}, today=later)
+        with sqlite3.connect(copy) as c:  # damage some keys; rewriting just those repairs them
+            damaged = c.execute("select form, region, period from completeness where status != 'missing' "
+                                "order by form, period, region limit 40").fetchall()
+            c.executemany("update completeness set status = 'x', on_time = null, _submitted_at = null "
+                          "where form = ? and region = ? and period = ?", damaged)
+        assert _completeness_rows(kept) != _completeness_rows(rebuilt)
+        for form in {f for f, _, _ in damaged}:
+            keys = {(r, p) for f, r, p in damaged if f == form} | {("99", "1999")}  # and one out of scope
+            with kept.begin() as conn:
+                update_completeness(conn, definitions[form], cfg.timezone, keys, today=later)
         assert _completeness_rows(kept) == _completeness_rows(rebuilt)
     finally:
         kept.dispose()
@@ -371,3 +379,39 @@ def test_exports_stay_in_the_copy(synced):
         f"{form}.{ext}" for form in EXPECTED_COUNTS for ext in ("csv", "parquet", "xlsx"))
     flood = (exports / "rekap_banjir.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(flood) == 1 + 351
+
+
+def test_completeness_after_syncs_that_add_files_equals_a_full_rewrite(tmp_path):
+    """Files arriving one at a time (new keys, resubmissions of stored keys, refused rows): the
+    completeness the syncs kept key by key equals a rewrite of every period."""
+    import sqlalchemy as sa
+
+    from forms_sync.config import load_config
+    from forms_sync.definition.model import load_definitions
+    from forms_sync.status import update_completeness
+    from forms_sync.sync import run_sync
+    from sync_data import write_project
+
+    db = tmp_path / "p.db"
+    config = write_project(tmp_path / "p", regencies=120, months=3, files=4, provinces=10,
+                           database=f"sqlite:///{db}")
+    later = tmp_path / "later"
+    later.mkdir()
+    for f in sorted((tmp_path / "p" / "in").glob("*_0[234].csv")):
+        f.rename(later / f.name)
+    cfg = load_config(str(config))
+    definitions = load_definitions(cfg.definitions_dir)
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        for arriving in [None, *sorted(later.iterdir())]:
+            if arriving is not None:
+                arriving.rename(tmp_path / "p" / "in" / arriving.name)
+            run_sync(cfg, export=False)
+            kept = _completeness_rows(engine)
+            with engine.begin() as conn:
+                for form in ("rekap_sekolah", "rekap_puskesmas"):
+                    update_completeness(conn, definitions[form], cfg.timezone, None)
+            assert kept == _completeness_rows(engine), arriving
+            assert any(r[3] == "rejected" for r in kept) and any(r[3] == "accepted" for r in kept)
+    finally:
+        engine.dispose()
