@@ -145,6 +145,18 @@ def completeness_frame(conn: sa.Connection, definition: FormDefinition, timezone
     return _build(definition, timezone, *_all_regions(definition, scope), acc, rej)
 
 
+def _write(conn: sa.Connection, definition: FormDefinition, frame: pd.DataFrame) -> int:
+    """Insert completeness rows; the `missing` ones (most, on a village form) as one list of
+    regions per period that the database expands itself."""
+    missing = frame["status"].to_numpy() == "missing"
+    written = db.insert(conn, T.completeness, frame[~missing])
+    rest = frame.loc[missing, ["period", "region"]]
+    for period, grp in rest.groupby("period", sort=True):
+        written += db.insert_repeated(conn, T.completeness, {"form": definition.id, "period": period,
+                                                             "status": "missing"}, "region", grp["region"].tolist())
+    return written
+
+
 def _fingerprint(definition: FormDefinition, timezone: str) -> str:
     codes = regions.load().codes_for_level(definition.respondent)
     digest = hashlib.sha256("\n".join(codes).encode()).hexdigest()[:16]
@@ -196,7 +208,7 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
     if whole:
         whole_list = sorted(whole)
         acc = _accepted(conn, definition, None if whole == scope else whole_list)
-        written += db.insert(conn, c, _build(definition, timezone, *_all_regions(definition, whole_list), acc, rej))
+        written += _write(conn, definition, _build(definition, timezone, *_all_regions(definition, whole_list), acc, rej))
     if by_period:
         expected = pd.Index(regions.load().codes_for_level(definition.respondent))
         period_col, region_col, parts = [], [], []
@@ -206,8 +218,8 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
             region_col += regs
             parts.append(_accepted(conn, definition, [period], regs))
         acc = pd.concat(parts, ignore_index=True)
-        written += db.insert(conn, c, _build(definition, timezone, np.asarray(period_col, dtype=object),
-                                             np.asarray(region_col, dtype=object), acc, rej))
+        written += _write(conn, definition, _build(definition, timezone, np.asarray(period_col, dtype=object),
+                                                   np.asarray(region_col, dtype=object), acc, rej))
     if stored_fp != fingerprint:
         db.upsert(conn, w, pd.DataFrame([{"form": definition.id, "source": COMPLETENESS_MARK, "value": fingerprint,
                                           "updated_at": db.utcnow()}]), ["form", "source"])

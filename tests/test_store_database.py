@@ -137,6 +137,25 @@ def test_bulk_writes_roll_back_with_the_transaction(store):
         assert conn.execute(sa.select(sa.func.count()).select_from(T.rejected_table(d))).scalar() == 0
 
 
+def test_insert_repeated_keeps_every_text_and_rolls_back(store):
+    """One row per value, the other columns fixed, expanded by the database (json_each / unnest)."""
+    engine, _ = store
+    c = T.completeness
+    regions = [t for t in TEXTS if t and len(t) < 100] + [f"r{k}" for k in range(3000)]
+    fixed = {"form": "uji", "period": "2026-01", "status": "missing"}
+    with pytest.raises(RuntimeError):
+        with engine.begin() as conn:
+            db.insert_repeated(conn, c, fixed, "region", regions)
+            raise RuntimeError("crash before commit")
+    with engine.begin() as conn:
+        assert db.insert_repeated(conn, c, fixed, "region", regions) == len(regions)
+        assert db.insert_repeated(conn, c, fixed, "region", []) == 0
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(c.c.form, c.c.period, c.c.region, c.c.status, c.c.on_time,
+                                     c.c._submitted_at)).all()
+    assert sorted(got) == sorted(("uji", "2026-01", r, "missing", None, None) for r in regions)
+
+
 def test_long_view_has_canonical_text(store):
     engine, d = store
     rows = frame(12)

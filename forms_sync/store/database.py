@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -187,6 +188,31 @@ def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
     return len(rows)
 
 
+def insert_repeated(conn: sa.Connection, table: sa.Table, fixed: dict, column: str, values: list[str]) -> int:
+    """Append one row per text in `values` (as `column`), the other columns as in `fixed` (text or
+    None; any column not named stays NULL). The database expands the list itself: SQLite from one
+    JSON array (json_each), PostgreSQL from one text[] (unnest); elsewhere this is insert()."""
+    if not values:
+        return 0
+    name = conn.dialect.name
+    if any(v is not None and not isinstance(v, str) for v in fixed.values()) or not (
+            (name == "sqlite" and sqlite3.sqlite_version_info >= (3, 38)) or name == "postgresql"):
+        return insert(conn, table, pd.DataFrame({**{k: [v] * len(values) for k, v in fixed.items()},
+                                                 column: values}))
+    names = list(fixed) + [column]
+    params = {f"p{i}": v for i, v in enumerate(fixed.values())}
+    selected = ", ".join(f":p{i}" for i in range(len(fixed)))
+    head = f"INSERT INTO {quote(conn, table.name)} {_column_list(conn, names)} SELECT {selected}{', ' if fixed else ''}"
+    if name == "sqlite":
+        sql = head + "value FROM json_each(:values)"
+        params["values"] = json.dumps(values, ensure_ascii=False)
+    else:
+        sql = head + "v FROM unnest(CAST(:values AS text[])) AS v"
+        params["values"] = list(values)
+    conn.execute(sa.text(sql), params)
+    return len(values)
+
+
 def upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, keys: list[str]) -> int:
     """Insert or replace by `keys`; where the frame repeats a key its last row wins.
 
@@ -264,14 +290,21 @@ def _python_values(series: pd.Series) -> list:
         out = series.to_numpy(dtype=object, na_value=None).tolist()
     else:
         out = series.to_numpy(dtype=object).tolist()
-        for i, v in enumerate(out):
-            if isinstance(v, pd.Timestamp):
-                out[i] = v.to_pydatetime()
-            elif isinstance(v, np.generic):
-                out[i] = v.item()
+        # text, dates: plain Python values already (infer_dtype looks at each in C, not here)
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty", "date", "bytes"):
+            _plain(out)
     for i in np.flatnonzero(missing):
         out[i] = None
     return out
+
+
+def _plain(out: list) -> None:
+    """Timestamps -> datetime, numpy scalars -> Python, in place."""
+    for i, v in enumerate(out):
+        if isinstance(v, pd.Timestamp):
+            out[i] = v.to_pydatetime()
+        elif isinstance(v, np.generic):
+            out[i] = v.item()
 
 
 def _has_copy(conn: sa.Connection) -> bool:
