@@ -191,3 +191,47 @@ def test_typed_xlsx_cells_follow_the_definition_locale(run_cli, sekolah, tmp_pat
                 "--clean-out", tmp_path / "c.csv")
     assert json.loads(p.stdout)["accepted"] == 1, p.stdout
     assert list(csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8")))[0]["anggaran"] == "1234.5"
+
+
+def test_unclosed_quote_refuses_the_file_naming_the_line(run_cli, sekolah, tmp_path):
+    """A lenient reader would swallow every later row into one cell: the file is refused instead."""
+    bad = ROW.replace(",ok\n", ',"never closed\n')
+    f = write(tmp_path / "q.csv", HEADER + ROW + bad + ROW.replace("09:15:02", "10:00:00"))
+    p = run_cli("validate", sekolah, f)
+    assert p.returncode == 3 and "row starting on line 3" in p.stderr, p.stderr
+    no_traceback(p)
+    f = write(tmp_path / "q2.csv", HEADER + bad + "x,y\nz,w\n")
+    p = run_cli("validate", sekolah, f)
+    assert p.returncode == 3 and "opened on line 2 is never closed" in p.stderr, p.stderr
+
+
+def test_row_with_more_cells_than_the_header_refuses_the_file(run_cli, sekolah, tmp_path):
+    f = write(tmp_path / "r.csv", HEADER + ROW.replace("Final,ok", "Final,ok,shifted"))
+    p = run_cli("validate", sekolah, f)
+    assert p.returncode == 3 and "row 1 has 11 cells but the header has 10" in p.stderr
+
+
+def test_blank_rows_are_no_submission_and_keep_row_numbers(run_cli, sekolah, tmp_path):
+    f = write(tmp_path / "b.csv", HEADER + ",,,,,,,,,\n" + ROW.replace("1.234,", "x,"))
+    rep = json.loads(run_cli("validate", sekolah, f, "--format", "json").stdout)
+    assert rep["rows"] == 1 and [(e["row"], e["field"]) for e in rep["errors"]] == [(2, "jumlah_sd")]
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER.strip().split(","))
+    wb.active.append(["03/12/2026 09:15:02", "32.04 Kabupaten Bandung", "2026-11", 10, 5, 5, 10, None, "Final"])
+    wb.active["A500"] = " "  # a stray cell far below the data
+    wb.active["A500"] = None
+    wb.active["C900"] = None
+    wb.save(tmp_path / "b.xlsx")
+    rep = json.loads(run_cli("validate", sekolah, tmp_path / "b.xlsx", "--format", "json").stdout)
+    assert (rep["rows"], rep["accepted"]) == (1, 1)
+
+
+def test_two_sheets_with_answers_refuse_the_workbook(run_cli, sekolah, tmp_path):
+    wb = openpyxl.Workbook()
+    for title in ("A", "B"):
+        ws = wb.active if title == "A" else wb.create_sheet(title)
+        ws.title = title
+        ws.append(HEADER.strip().split(","))
+    wb.save(tmp_path / "two.xlsx")
+    p = run_cli("validate", sekolah, tmp_path / "two.xlsx")
+    assert p.returncode == 3 and "2 sheets ('A', 'B')" in p.stderr

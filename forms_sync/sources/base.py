@@ -109,6 +109,14 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
                 locale: str, timezone: str, mapping=None, ignore=None, id_salt: str = "") -> RawBatch:
     """Turn a table of text cells (columns by position) into a RawBatch, with file-level checks."""
     fields, meta, problems, failed = match_columns(definition, headers, mapping=mapping, ignore=ignore)
+    # Wholly empty rows (left behind by Excel, or a stray format far below the data) are no
+    # submission; the rows kept keep their own row numbers.
+    row_numbers = np.arange(1, len(cells) + 1)
+    if len(cells):
+        blank = cells.isna().all(axis=1).to_numpy()
+        if blank.any():
+            cells = cells[~blank].reset_index(drop=True)
+            row_numbers = row_numbers[~blank]
     n = len(cells)
     frame = pd.DataFrame(index=pd.RangeIndex(n))
     for fname, pos in fields.items():
@@ -116,7 +124,7 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
         for extra in pos[1:]:
             col = col.fillna("").str.cat(cells.iloc[:, extra].fillna(""), sep=" ").str.strip()
         frame[fname] = col.array if col.index.equals(frame.index) else col.to_numpy()
-    frame["_row"] = np.arange(1, n + 1)
+    frame["_row"] = row_numbers
     frame["_source"] = source
     frame["_email"] = cells.iloc[:, meta["email"]].to_numpy() if meta["email"] is not None else None
     ts_text = cells.iloc[:, meta["timestamp"]] if meta["timestamp"] is not None else None
@@ -127,7 +135,7 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
             first = int(np.flatnonzero(unreadable.to_numpy())[0])
             expected = {"id": "hari/bulan/tahun jam:menit:detik, mis. 03/12/2026 09:15:02",
                         "en": "month/day/year hour:minute:second, e.g. 12/3/2026 09:15:02"}[locale]
-            problems.append(file_problem("bad_timestamp", stamp=shown(ts_text.iloc[first]), at_row=first + 1,
+            problems.append(file_problem("bad_timestamp", stamp=shown(ts_text.iloc[first]), at_row=int(row_numbers[first]),
                                          expected=expected))
             failed = True
     else:

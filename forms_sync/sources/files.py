@@ -189,12 +189,36 @@ def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
         cells = pd.DataFrame({n: table.column(n).to_pandas() for n in names}).iloc[1:]
     except (pa.ArrowInvalid, pa.ArrowException):
         text = text if text is not None else bytes(body).decode("utf-8")
-        cells = _read_csv_slow(text, delim, len(header))
+        if text.count('"') % 2:
+            _check_quotes(path, text, delim)
+        try:
+            cells = _read_csv_slow(text, delim, len(header))
+        except UnreadableSource as exc:
+            raise UnreadableSource(f"{path}: {exc}") from None
         header = header + [""] * (cells.shape[1] - len(header))
         cells = cells.replace("", pd.NA) if len(cells) else cells
+    if bytes(body).count(b'"') % 2:  # quotes come in pairs in a well-formed CSV: look closer
+        _check_quotes(path, text if text is not None else bytes(body).decode("utf-8"), delim)
     cells = cells.reset_index(drop=True)
     cells.columns = range(cells.shape[1])
     return [str(h) for h in header], cells
+
+
+def _check_quotes(path: Path, text: str, delim: str) -> None:
+    """Refuse a file whose quoted cell never closes: a lenient reader would swallow every row after it."""
+    reader = csv.reader(io.StringIO(text), delimiter=delim, strict=True)
+    record_start = 1
+    try:
+        for _ in reader:
+            record_start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
+            raise UnreadableSource(
+                f"{path}: a quote (\") opened on line {record_start} is never closed, so the rows after "
+                "it cannot be told apart. Close the quote or remove it, then send the file again.") from None
+        raise UnreadableSource(f"{path}: the quotes (\") of the row starting on line {record_start} do not "
+                               f"pair up ({exc}), so its cells cannot be told apart. Fix the quotes, or save "
+                               "the file again as CSV from Excel or Google Sheets.") from None
 
 
 HEAD_BYTES = 1 << 20  # the header (and the delimiter) are read from the lines in the first MB
@@ -253,6 +277,12 @@ def _lines(text: str):
 def _read_csv_slow(text: str, delim: str, width: int) -> pd.DataFrame:
     """Rows with a ragged number of cells: padded, never dropped (extra cells become unnamed columns)."""
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r][1:]
+    for n, r in enumerate(rows, start=1):
+        if len(r) > width and any(c.strip() for c in r[width:]):
+            raise UnreadableSource(
+                f"row {n} has {len(r)} cells but the header has {width}: a value holding the separator "
+                f"{delim!r} without quotes shifts the columns. Quote such values (or save the file again "
+                "from Excel or Google Sheets) and send it again.")
     width = max([width, *(len(r) for r in rows)])
     rows = [r + [""] * (width - len(r)) for r in rows]
     return pd.DataFrame(rows, columns=range(width), dtype="str") if rows else \
@@ -304,10 +334,16 @@ def _pick_sheet(path, wb, sheet, definition):
         return wb[sheet]
     if definition is not None:  # the sheet whose header row holds the region question
         want = fold_header(definition.region_label)
-        for ws in wb.worksheets:
-            first = next(ws.iter_rows(max_row=1, values_only=True), ())
-            if any(fold_header(c) == want for c in first if c is not None):
-                return ws
+        found = [ws for ws in wb.worksheets
+                 if any(fold_header(c) == want for c in next(ws.iter_rows(max_row=1, values_only=True), ())
+                        if c is not None)]
+        if len(found) > 1:  # reading one would silently drop the rows of the others
+            names = ", ".join(repr(ws.title) for ws in found)
+            raise UnreadableSource(f"{path}: {len(found)} sheets ({names}) have a {definition.region_label!r} "
+                                   "column. Put all rows on one sheet, or name the sheet to read "
+                                   "(sheet = \"...\" in the config).")
+        if found:
+            return found[0]
     return wb.worksheets[0]
 
 
