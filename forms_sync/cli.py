@@ -4,6 +4,7 @@ Every command is a thin shell over a library function; no business logic lives h
 """
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -28,16 +29,44 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except FormsSyncError as exc:
-            from forms_sync import logs
             for line in str(exc).splitlines() or [exc.__class__.__name__]:
-                if logs.json_mode():  # stderr stays one JSON object per line
-                    logging.getLogger("forms_sync.cli").error(line, extra={"exit": exc.exit_code})
-                else:
-                    err.print(f"[red]error:[/red] {escape(line)}")
+                _error_line(line, exc.exit_code)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted; nothing half-written was committed")
             sys.exit(130)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # stdout closed by a pager or `head`: click handles it
+                raise
+            _error_line(_os_error_line(exc), EXIT_UNREADABLE)
+            sys.exit(EXIT_UNREADABLE)
+
+
+def _error_line(line: str, exit_code: int) -> None:
+    from forms_sync import logs
+    if logs.json_mode():  # stderr stays one JSON object per line
+        logging.getLogger("forms_sync.cli").error(line, extra={"exit": exit_code})
+    else:
+        err.print(f"[red]error:[/red] {escape(line)}")
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error that escaped a command: which file, why, what to do."""
+    what = exc.strerror or exc.__class__.__name__
+    if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", None):
+        todo = "free some disk space, then run the command again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        todo = "choose a folder you may write to (or fix its permissions), then run the command again"
+    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        todo = "check that the folder exists and is a normal folder, then run the command again"
+    else:
+        todo = "check the path, the disk and its permissions, then run the command again"
+    if exc.filename is None:
+        return f"cannot write: {what}; {todo}"
+    name = str(exc.filename)
+    if exc.filename2 is not None:
+        name += f" -> {exc.filename2}"
+    return f"cannot write {name}: {what}; {todo}"
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -152,6 +181,14 @@ def print_sync(result) -> None:
         table.add_row(f.form, f"[{colour}]{f.status}[/{colour}]", *(str(getattr(f, k)) for k in
                       ("read", "new", "updated", "unchanged", "accepted", "rejected", "superseded")))
     out.print(table)
+    for f in result.forms:  # files that were not read, or refused as a whole: name them under the table
+        for entry in f.files:
+            if entry.get("status") not in ("unreadable", "refused"):
+                continue
+            problems = [p for p in entry.get("problems") or [] if p.get("level", "error") == "error"]
+            why = (f"{problems[0]['code']}: {problems[0]['message_en']}" if problems
+                   else "the file was refused as a whole")
+            out.print(f"{f.form}: {entry['status']} {escape(str(entry['source']))}: {escape(_one_line(why))}")
     log = logging.getLogger("forms_sync.sync")  # details go to the log (text or JSON, masked); a failed form was logged
     for f in result.forms:
         for entry in f.files:
@@ -160,6 +197,11 @@ def print_sync(result) -> None:
                     log.warning("form %s: %s: %s: %s", f.form, entry["source"], p["code"], p["message_en"])
         if f.rejected:
             log.warning("form %s: %s submission(s) refused; details in table %s__rejected", f.form, f.rejected, f.form)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @main.command()

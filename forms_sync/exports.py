@@ -6,8 +6,10 @@ cell that starts like a formula gets a leading `'`; Parquet keeps the true value
 """
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import secrets
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,18 +18,46 @@ import pandas as pd
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _new_file_mode(probe: Path) -> int:
+    """The mode a plain open() gives a new file (0o666 minus the umask), read off a file just made.
+
+    Reading the umask with os.umask() would briefly change it for every thread; creating a file with
+    mode 0o666 and looking at what it got does not.
+    """
+    return stat.S_IMODE(os.stat(probe).st_mode) & 0o666
+
+
+def _create_temp(path: Path) -> Path:
+    """Create an empty temporary file beside `path` with the permissions a plain open() would give."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
+
+
 @contextmanager
 def atomic_path(path: Path):
-    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds.
+
+    The final file gets the permissions a plain open() would give a new file (0o666 minus the
+    umask, so 0644 under the usual 022): exports are read by dashboard users and templates are
+    mailed, unlike tempfile.mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _create_temp(path)
     try:
-        yield Path(tmp)
+        mode = _new_file_mode(tmp)
+        yield tmp
+        os.chmod(tmp, mode)  # a writer may have replaced the file rather than written into it
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -108,13 +108,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Stempel waktu \"{stamp}\" pada baris {at_row} tidak bisa dibaca (format {expected}); berkas ditolak.",
         "Timestamp \"{stamp}\" in row {at_row} cannot be read (expected {expected}); the file was refused.",
     ),
+    # {reason} is the technical detail (in English, from the reader); render() strips its final period.
     "unreadable_file": (
-        "Berkas tidak bisa dibaca: {reason}.",
+        "Berkas tidak bisa dibaca. Pastikan berkas berupa CSV (UTF-8) atau XLSX dari templat, lalu "
+        "kirim ulang. Keterangan teknis: {reason}.",
         "The file cannot be read: {reason}.",
     ),
+    # params: reason_id (Indonesian) and reason_en (English). A caller that passes only `reason`
+    # gets it split at " / " ("Indonesian / English") or used for both languages.
     "empty_file": (
-        "Berkas tidak berisi data: {reason}. Isi templat lalu kirim ulang.",
-        "The file holds no data: {reason}. Fill in the template and send it again.",
+        "Berkas tidak berisi data: {reason_id}. Isi templat lalu kirim ulang.",
+        "The file holds no data: {reason_en}. Fill in the template and send it again.",
+    ),
+    # code "empty_file", no params: file_problem("empty_file", key="empty_file.header_only")
+    "empty_file.header_only": (
+        "Berkas tidak berisi data: hanya ada baris judul. Isi templat lalu kirim ulang.",
+        "The file holds no data: only a header row. Fill in the template and send it again.",
     ),
 }
 
@@ -128,6 +137,13 @@ def render(key: str, **params) -> tuple[str, str]:
     """Return (message_id, message_en) for a catalogue key."""
     text_id, text_en = CATALOGUE[key]
     p = _Default(params)
+    if "reason" in p:  # a technical reason ends the sentence: never "..", never ". ."
+        p["reason"] = str(p["reason"]).strip().rstrip(".").rstrip()
+    if "reason" in p and ("reason_id" not in p or "reason_en" not in p):
+        reason = p["reason"]
+        r_id, sep, r_en = reason.partition(" / ")
+        p.setdefault("reason_id", r_id.strip() if sep else reason)
+        p.setdefault("reason_en", r_en.strip() if sep else reason)
     for k in ("candidates", "code_name"):  # the region reference joins alternatives in Indonesian
         if k in p and f"{k}_en" not in p:
             p[f"{k}_en"] = str(p[k]).replace(" atau ", " or ")
