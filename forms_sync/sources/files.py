@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import glob
 import io
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from forms_sync.errors import UnreadableSource
 from forms_sync.reading.numbers import format_number
 from forms_sync.sources.base import RawBatch, build_batch, file_problem
 
+log = logging.getLogger("forms_sync.sources.files")
 MAX_FILE_BYTES = 2 * 1024**3
 
 
@@ -42,16 +44,24 @@ class FileSource:
     name: str = "files"
 
     def files(self) -> list[Path]:
-        """The matching files, sorted; a pattern that matches nothing is an error (a typo, a lost mount)."""
+        """The matching files, sorted. A named file that is missing is an error (a typo, a lost mount);
+        a glob that matches nothing is only logged (an inbox may be empty)."""
         found: list[Path] = []
         for pattern in self.paths:
             full = pattern if os.path.isabs(pattern) else str(self.base_dir / pattern)
-            hits = sorted(glob.glob(full, recursive=True)) if glob.has_magic(full) else [full]
-            hits = [h for h in hits if not Path(h).name.startswith(("~$", ".~lock"))]
-            if not glob.has_magic(full) and not Path(full).exists():
-                raise UnreadableSource(f"{full}: file not found. Check the path in the config "
-                                       f"(source of form {self.form}).")
-            found.extend(Path(h) for h in hits if Path(h).is_file())
+            if not glob.has_magic(full):
+                if not Path(full).is_file():
+                    what = "is a folder, not a file" if Path(full).is_dir() else "file not found"
+                    raise UnreadableSource(f"{full}: {what}. Check the path in the config "
+                                           f"(source of form {self.form}); use a glob such as inbox/*.csv "
+                                           "for a folder.")
+                found.append(Path(full))
+                continue
+            hits = [Path(h) for h in sorted(glob.glob(full, recursive=True))
+                    if not Path(h).name.startswith(("~$", ".~lock")) and Path(h).is_file()]
+            if not hits:
+                log.warning("form %s: no file matches %s", self.form, full)
+            found.extend(hits)
         return sorted(dict.fromkeys(found))
 
     def batches(self, definition: FormDefinition, timezone: str):
