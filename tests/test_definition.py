@@ -105,3 +105,152 @@ def test_rule_division_by_zero_is_false_not_a_crash():
 def test_rule_syntax_is_whitelisted():
     with pytest.raises(RuleSyntaxError):
         parse_rule("[x for x in a]")
+
+
+# --- Hardening (attack test): each defect is a definition problem with its path, never a traceback.
+
+@pytest.mark.parametrize("form_id", ["regions", "completeness", "rekap__rejected", "rekap__long", "rekap__v1",
+                                     "a__b"])
+def test_ids_the_database_uses_are_reserved(form_id):
+    assert problems(base(id=form_id)) == [
+        f"id: {form_id!r} is reserved: the database uses the tables regions, completeness "
+        "and <form>__rejected, <form>__long, <form>__v1 (no id may contain __)"]
+
+
+def test_id_starting_with_underscore_is_refused():
+    assert problems(base(id="_forms"))[0].startswith("id: '_forms' must match ^[a-z]")
+
+
+def _load_problems(tmp_path, text):
+    path = write(tmp_path / "x.yaml", text)
+    with pytest.raises(DefinitionError) as exc:
+        load_definition(path)
+    return exc.value.problems
+
+
+def test_duplicate_field_key_is_refused_with_its_line(tmp_path):
+    text = SEKOLAH.replace("- {name: jumlah_sd, label: Jumlah SD, type: integer, min: 0}",
+                           "- name: jumlah_sd\n  label: Jumlah SD\n  type: integer\n  type: text")
+    assert text.splitlines()[11] == "  type: text"
+    assert _load_problems(tmp_path, text) == ["not valid YAML at line 12, column 3: duplicate key 'type'"]
+
+
+def test_duplicate_top_level_key_is_refused(tmp_path):
+    text = SEKOLAH.replace("respondent: regency\n", "respondent: regency\ntitle: Lagi\n")
+    assert _load_problems(tmp_path, text) == ["not valid YAML at line 5, column 1: duplicate key 'title'"]
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    text = SEKOLAH.replace("- {name: jumlah_sd, label: Jumlah SD, type: integer, min: 0}",
+                           "- &n {name: jumlah_sd, label: Jumlah SD, type: integer, min: 0}\n"
+                           "- {<<: *n, name: jumlah_smp, label: Jumlah SMP}")
+    assert load_definition(write(tmp_path / "x.yaml", text)).field("jumlah_smp").type == "integer"
+
+
+def test_impossible_date_is_a_yaml_problem_with_its_line(tmp_path):
+    text = SEKOLAH.replace("- {name: catatan,", "- {name: tanggal, label: Tanggal, type: date, min: 2026-13-40}\n"
+                                                 "- {name: catatan,")
+    assert _load_problems(tmp_path, text) == [
+        "not valid YAML at line 15, column 52: '2026-13-40' is not a real date (write YYYY-MM-DD)"]
+
+
+def test_date_bounds_are_shown_as_written():
+    data = base()
+    data["fields"].append({"name": "tanggal", "label": "Tanggal", "type": "date",
+                           "min": yaml.safe_load("2026-01-01"), "max": yaml.safe_load("2025-01-01")})
+    data["title"] = yaml.safe_load("2026-02-03")
+    got = problems(data)
+    assert "fields[7].min: 2026-01-01 is greater than max 2025-01-01" in got
+    assert "title: must be text, got 2026-02-03" in got
+    assert not any("datetime" in p for p in got), got
+
+
+@pytest.mark.parametrize("value,shown", [(".nan", ".nan"), (".inf", ".inf"), ("-.inf", "-.inf")])
+def test_non_finite_bounds_are_refused(value, shown):
+    data = base()
+    data["fields"][4]["min"] = yaml.safe_load(value)
+    data["fields"][3]["max"] = yaml.safe_load(value)
+    got = problems(data)
+    assert f"fields[4].min: must be a finite number, got {shown}" in got
+    assert f"fields[3].max: must be a finite number, got {shown}" in got
+
+
+def test_deeply_nested_rule_is_a_problem_not_a_recursion_error():
+    data = base()
+    data["fields"][0]["name"] = "jumlah"
+    check = "- " * 990 + "jumlah > 0"
+    assert len(check) < 2000
+    data["rules"][0]["check"] = check
+    assert problems(data) == [
+        "rules[0].check: expression is nested too deeply (more than 100 levels); write it more simply, "
+        "e.g. sum(a, b, c, ...) instead of a long a + b + c + ..."]
+    with pytest.raises(RuleSyntaxError, match="nested too deeply"):
+        parse_rule("not " * 300 + "a > 0")
+
+
+def test_long_sums_within_the_limit_still_work():
+    rule = parse_rule("a == " + " + ".join(["b"] * 90))
+    assert evaluate(rule, pd.DataFrame({"a": [90.0, 1.0], "b": [1.0, 1.0]})).tolist() == [True, False]
+    rule = parse_rule("a == sum(" + ", ".join(["b"] * 500) + ")")
+    assert evaluate(rule, pd.DataFrame({"a": [500.0], "b": [1.0]})).tolist() == [True]
+
+
+@pytest.mark.parametrize("check,expected", [
+    ("total_siswa", "rules[0].check: 'total_siswa' is not a condition; the rule must be a condition: "
+                    "a comparison (== != < <= > >=), or comparisons joined with and/or/not, e.g. total == a + b"),
+    ("total_siswa + 1", "rules[0].check: 'total_siswa + 1' is not a condition;"),
+    ("not total_siswa", "rules[0].check: 'total_siswa' is not a condition;"),
+    ("total_siswa > 0 and jumlah_sd", "rules[0].check: 'jumlah_sd' is not a condition;"),
+    ("(total_siswa > 0) == (jumlah_sd > 0)", "rules[0].check: 'total_siswa > 0' is a condition where a number "
+                                              "is expected"),
+    ("1/0 == total_siswa", "rules[0].check: '1 / 0' divides by 0"),
+    ("total_siswa / -0.0 < 1", "rules[0].check: 'total_siswa / -0.0' divides by 0"),
+])
+def test_rule_must_be_a_condition(check, expected):
+    data = base()
+    data["rules"][0]["check"] = check
+    got = problems(data)
+    assert len(got) == 1 and got[0].startswith(expected), got
+
+
+def test_division_by_a_field_is_still_allowed():
+    data = base()
+    data["rules"][0]["check"] = "total_siswa / jumlah_sd <= 1000"
+    assert parse_definition(data).rules[0].fields == ("total_siswa", "jumlah_sd")
+
+
+@pytest.mark.parametrize("pattern", [r"^(?=\d)[0-9]{6}$", r"(a)\1", r"(?<!x)y"])
+def test_pattern_features_re2_lacks_are_refused(pattern):
+    data = base()
+    data["fields"][6]["pattern"] = pattern
+    assert problems(data) == ["fields[6].pattern: uses a feature the checker does not support "
+                              "(look-around, back-references); write it without them"]
+
+
+def test_catastrophic_pattern_is_checked_in_linear_time():
+    import time
+
+    from forms_sync.validation.check import check_frame
+
+    data = base()
+    data["fields"][6]["pattern"] = "(a+)+b"
+    d = parse_definition(data)
+    cols = ["region", "period", *d.field_names]
+    good = ["32.04", "2026-11", "10", "5", "5", "10", "", "Final"]
+    rows = [good + ["a" * 60], good + ["aaab"], good + [""]]
+    rows[1][0], rows[2][0] = "32.01", "32.02"
+    frame = pd.DataFrame(rows, columns=cols, dtype="str")
+    frame["_row"] = range(1, 4)
+    start = time.perf_counter()
+    c = check_frame(d, frame)
+    assert time.perf_counter() - start < 10
+    got = [(int(r), f, code) for r, f, code in c.problems[["row", "field", "code"]].itertuples(index=False)]
+    assert got == [(1, "catatan", "pattern")]
+
+
+def test_pattern_is_a_full_match():
+    from forms_sync.validation.schema import _pattern_check
+
+    s = pd.Series(["123456", "1234567", "x123456", None, pd.NA, "12345\n"], dtype=object)
+    assert _pattern_check("^[0-9]{6}$")(s).tolist() == [True, False, False, True, True, False]
+    assert _pattern_check("[0-9]{6}|ab")(s).tolist() == [True, False, False, True, True, False]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ RESPONDENTS = ("regency", "province", "village")
 PERIOD_TYPES = ("monthly", "quarterly", "semester", "yearly")
 LOCALES = ("id", "en")
 RESERVED = {"region", "period"}
+# Form ids the database uses itself: its own tables, and `<form>__rejected`, `<form>__long`, `<form>__v1`.
+RESERVED_IDS = {"regions", "completeness"}
 
 REGION_LABELS = {"province": "Provinsi", "regency": "Kabupaten/Kota", "village": "Desa/Kelurahan"}
 PERIOD_LABEL = "Periode"
@@ -112,6 +115,38 @@ class FormDefinition:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key repeated in one mapping (plain PyYAML keeps the last one
+    silently) and reports an impossible date (2026-13-40) at its line instead of a ValueError."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # unhashable key: PyYAML refuses it itself
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {_show(key)}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a real date (write YYYY-MM-DD)", node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def load_definition(path: str | Path) -> FormDefinition:
     """Read and check one definition file; raise DefinitionError listing every problem found."""
     path = Path(path)
@@ -122,12 +157,14 @@ def load_definition(path: str | Path) -> FormDefinition:
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError(str(path), [f"cannot be read as UTF-8 text ({exc.__class__.__name__})"])
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise DefinitionError(str(path), [f"not valid YAML{where}: {problem}"])
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # a constructor's own failure
+        raise DefinitionError(str(path), [f"not valid YAML: {exc.__class__.__name__}: {exc}"[:300]])
     return parse_definition(data, str(path))
 
 
@@ -147,16 +184,19 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
             return None
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            problems.append(f"{prefix}{key}: must be {_kind_word(names)}, got {value!r}")
+            problems.append(f"{prefix}{key}: must be {_kind_word(names)}, got {_show(value)}")
             return None
         return value
 
-    for key in sorted(set(data) - _TOP_KEYS):
+    for key in sorted(set(data) - _TOP_KEYS, key=str):
         problems.append(f"{key}: unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
 
     form_id = need("id", str, data, "")
     if form_id is not None and not NAME_RE.match(form_id):
         problems.append(f"id: {form_id!r} must match ^[a-z][a-z0-9_]{{0,47}}$ (lower-case letters, digits, _)")
+    elif form_id is not None and (form_id in RESERVED_IDS or "__" in form_id):
+        problems.append(f"id: {form_id!r} is reserved: the database uses the tables regions, completeness "
+                        "and <form>__rejected, <form>__long, <form>__v1 (no id may contain __)")
     version = need("version", int, data, "")
     if version is not None and version < 1:
         problems.append("version: must be a positive integer")
@@ -172,8 +212,8 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
     if due_days is not None and due_days < 0:
         problems.append("due_days: must be 0 or more")
     locale = data.get("locale", "id")
-    if locale not in LOCALES:
-        problems.append(f"locale: {locale!r} is not one of id, en")
+    if not isinstance(locale, str) or locale not in LOCALES:
+        problems.append(f"locale: {_show(locale)} is not one of id, en")
 
     fields: list[Field] = []
     raw_fields = data.get("fields")
@@ -189,7 +229,7 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
             problems.append(f"fields[{i}]: must be a mapping with name, label, type")
             continue
         before = len(problems)
-        for key in sorted(set(raw) - _FIELD_KEYS):
+        for key in sorted(set(raw) - _FIELD_KEYS, key=str):
             problems.append(f"{p}{key}: unknown key (allowed: {', '.join(sorted(_FIELD_KEYS))})")
         name = need("name", str, raw, p)
         if name is not None:
@@ -216,7 +256,7 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
             ftype = None
         required = raw.get("required", True)
         if not isinstance(required, bool):
-            problems.append(f"{p}required: must be true or false, got {required!r}")
+            problems.append(f"{p}required: must be true or false, got {_show(required)}")
         help_text = need("help", str, raw, p, required=False)
         section = need("section", str, raw, p, required=False)
         if ftype:
@@ -226,7 +266,7 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
         lo = _bound(raw, "min", ftype, p, problems)
         hi = _bound(raw, "max", ftype, p, problems)
         if lo is not None and hi is not None and lo > hi:
-            problems.append(f"{p}min: {raw['min']!r} is greater than max {raw['max']!r}")
+            problems.append(f"{p}min: {_show(lo)} is greater than max {_show(hi)}")
         pattern = None
         if ftype == "text" and "pattern" in raw:
             pattern = need("pattern", str, raw, p)
@@ -235,6 +275,10 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
                     re.compile(pattern)
                 except re.error as exc:
                     problems.append(f"{p}pattern: not a valid regular expression ({exc})")
+                else:
+                    if not _re2_compiles(pattern):
+                        problems.append(f"{p}pattern: uses a feature the checker does not support "
+                                        "(look-around, back-references); write it without them")
         max_length = None
         if ftype == "text" and "max_length" in raw:
             max_length = need("max_length", int, raw, p)
@@ -252,11 +296,11 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
                 seen: set[str] = set()
                 for j, c in enumerate(raw_choices):
                     if isinstance(c, bool) or not isinstance(c, (str, int, float)) or not str(c).strip():
-                        problems.append(f"{p}choices[{j}]: must be non-empty text, got {c!r}")
+                        problems.append(f"{p}choices[{j}]: must be non-empty text, got {_show(c)}")
                         continue
                     key = fold_choice(str(c))
                     if key in seen:
-                        problems.append(f"{p}choices[{j}]: {c!r} repeats an earlier option")
+                        problems.append(f"{p}choices[{j}]: {_show(c)} repeats an earlier option")
                     seen.add(key)
                 choices = tuple(str(c).strip() for c in raw_choices if isinstance(c, (str, int, float))
                                 and not isinstance(c, bool) and str(c).strip())
@@ -278,7 +322,7 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
         if not isinstance(raw, dict):
             problems.append(f"rules[{i}]: must be a mapping with name, check, message")
             continue
-        for key in sorted(set(raw) - _RULE_KEYS):
+        for key in sorted(set(raw) - _RULE_KEYS, key=str):
             problems.append(f"{p}{key}: unknown key (allowed: {', '.join(sorted(_RULE_KEYS))})")
         rname = need("name", str, raw, p)
         if rname is not None:
@@ -327,15 +371,40 @@ def _bound(raw: dict, key: str, ftype: str | None, p: str, problems: list[str]):
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            problems.append(f"{p}{key}: {value!r} must be a date written YYYY-MM-DD")
+            problems.append(f"{p}{key}: {_show(value)} must be a date written YYYY-MM-DD")
             return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(f"{p}{key}: must be a number, got {value!r}")
+        problems.append(f"{p}{key}: must be a number, got {_show(value)}")
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{p}{key}: must be a finite number, got {_show(value)}")
         return None
     if ftype == "integer" and isinstance(value, float) and not value.is_integer():
         problems.append(f"{p}{key}: must be a whole number for an integer field, got {value!r}")
         return None
     return value
+
+
+def _show(value: Any) -> str:
+    """A value as the definition's author wrote it: dates as YYYY-MM-DD, not Python reprs."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return repr(value)
+
+
+def _re2_compiles(pattern: str) -> bool:
+    """Text patterns are checked with Arrow's RE2 engine (linear time, no catastrophic
+    backtracking), which has no look-around or back-references."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array(["x"]), f"^(?:{pattern})$")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _kind_word(names: str) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 FUNCTIONS = ("abs", "sum")
+MAX_DEPTH = 100  # levels of nesting; deeper trees would exhaust the stack when checked or evaluated
 
 
 class RuleSyntaxError(ValueError):
@@ -27,7 +28,10 @@ class ParsedRule:
 
 
 def parse_rule(text: str) -> ParsedRule:
-    """Parse and whitelist a rule expression; raise RuleSyntaxError saying what is not allowed."""
+    """Parse and whitelist a rule expression; raise RuleSyntaxError saying what is not allowed.
+
+    A rule must be a condition: a comparison, or comparisons joined with and/or/not.
+    """
     if len(text) > 2000:
         raise RuleSyntaxError("expression is too long (2000 characters at most)")
     try:
@@ -35,9 +39,74 @@ def parse_rule(text: str) -> ParsedRule:
     except SyntaxError as exc:
         raise RuleSyntaxError(f"not a valid expression ({exc.msg}); use field names, numbers, "
                               "+ - * /, comparisons, and/or/not, abs(), sum()") from None
+    except (RecursionError, MemoryError):
+        raise RuleSyntaxError(_TOO_DEEP) from None
+    if _depth(tree) > MAX_DEPTH:
+        raise RuleSyntaxError(_TOO_DEEP)
     names: list[str] = []
     _check(tree, names)
+    _condition(tree)
     return ParsedRule(tree, tuple(dict.fromkeys(names)))
+
+
+_TOO_DEEP = (f"expression is nested too deeply (more than {MAX_DEPTH} levels); "
+             "write it more simply, e.g. sum(a, b, c, ...) instead of a long a + b + c + ...")
+_NOT_CONDITION = ("must be a condition: a comparison (== != < <= > >=), or comparisons joined with "
+                  "and/or/not, e.g. total == a + b")
+
+
+def _depth(tree: ast.AST) -> int:
+    """Depth of the expression tree, measured without recursion."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                stack.append((child, depth + 1))
+    return deepest
+
+
+def _condition(node: ast.AST) -> None:
+    """A condition is a comparison of values, or conditions joined with and/or/not."""
+    if isinstance(node, ast.Compare):
+        for operand in (node.left, *node.comparators):
+            _value(operand)
+    elif isinstance(node, ast.BoolOp):
+        for v in node.values:
+            _condition(v)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        _condition(node.operand)
+    else:
+        raise RuleSyntaxError(f"{ast.unparse(node)!r} is not a condition; the rule {_NOT_CONDITION}")
+
+
+def _value(node: ast.AST) -> None:
+    """A value is a number: field names and numbers joined with + - * /, abs(), sum()."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return
+    if isinstance(node, ast.BinOp):
+        _value(node.left)
+        _value(node.right)
+        if isinstance(node.op, ast.Div) and _is_zero(node.right):
+            raise RuleSyntaxError(f"{ast.unparse(node)!r} divides by 0")
+    elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+        _value(node.operand)
+    elif isinstance(node, ast.Call):
+        for a in node.args:
+            _value(a)
+    else:
+        raise RuleSyntaxError(f"{ast.unparse(node)!r} is a condition where a number is expected; "
+                              "compare numbers, and join comparisons with and/or/not")
+
+
+def _is_zero(node: ast.AST) -> bool:
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and node.value == 0
 
 
 def _check(node: ast.AST, names: list[str]) -> None:
