@@ -92,7 +92,7 @@ def read_file(definition: FormDefinition, path: str | Path, *, locale: str | Non
     batch = build_batch(definition, source, headers, cells, locale=locale, timezone=timezone,
                         mapping=mapping, ignore=ignore)
     if batch.rows == 0 and not batch.failed:
-        batch.problems.insert(0, file_problem("empty_file", reason="hanya ada baris judul / only a header row"))
+        batch.problems.insert(0, file_problem("empty_file", key="empty_file.header_only"))
         batch.failed = True
     return batch
 
