@@ -254,3 +254,7 @@ def test_pattern_is_a_full_match():
     s = pd.Series(["123456", "1234567", "x123456", None, pd.NA, "12345\n"], dtype=object)
     assert _pattern_check("^[0-9]{6}$")(s).tolist() == [True, False, False, True, True, False]
     assert _pattern_check("[0-9]{6}|ab")(s).tolist() == [True, False, False, True, True, False]
+
+
+def test_form_id_may_not_shadow_an_index_name():
+    assert any(p.startswith("id: 'ix_rekap_period' is reserved") for p in problems(base(id="ix_rekap_period")))

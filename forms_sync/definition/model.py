@@ -194,9 +194,10 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
     form_id = need("id", str, data, "")
     if form_id is not None and not NAME_RE.match(form_id):
         problems.append(f"id: {form_id!r} must match ^[a-z][a-z0-9_]{{0,47}}$ (lower-case letters, digits, _)")
-    elif form_id is not None and (form_id in RESERVED_IDS or "__" in form_id):
+    elif form_id is not None and (form_id in RESERVED_IDS or "__" in form_id or form_id.startswith("ix_")):
         problems.append(f"id: {form_id!r} is reserved: the database uses the tables regions, completeness "
-                        "and <form>__rejected, <form>__long, <form>__v1 (no id may contain __)")
+                        "and <form>__rejected, <form>__long, <form>__v1 and indexes ix_<form>_... (no id may contain __ "
+                        "or start with ix_)")
     version = need("version", int, data, "")
     if version is not None and version < 1:
         problems.append("version: must be a positive integer")

@@ -6,7 +6,6 @@ back; a multi-choice cell is split by the known options, never blindly at ", ".
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 
 import pandas as pd
@@ -76,8 +75,3 @@ def _parse_options(text: str, folded: tuple[str, ...]) -> frozenset[int] | None:
 def read_text(values: pd.Series, field: Field) -> tuple[pd.Series, pd.Series]:
     """Text is kept as typed (outer whitespace removed); pattern and max_length are checked later."""
     return values.astype(object), no_codes(values.index)
-
-
-@lru_cache(maxsize=256)
-def compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
