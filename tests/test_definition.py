@@ -114,7 +114,7 @@ def test_rule_syntax_is_whitelisted():
 def test_ids_the_database_uses_are_reserved(form_id):
     assert problems(base(id=form_id)) == [
         f"id: {form_id!r} is reserved: the database uses the tables regions, completeness "
-        "and <form>__rejected, <form>__long, <form>__v1 (no id may contain __)"]
+        "and <form>__rejected, <form>__long, <form>__v1 and indexes ix_<form>_... (no id may contain __ or start with ix_)"]
 
 
 def test_id_starting_with_underscore_is_refused():
