@@ -84,6 +84,10 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
         if s.form not in definitions:
             raise ConfigError(f"{cfg.path}: sources[{s.index}].form: no definition {s.form!r} in "
                               f"{cfg.definitions_dir} (known: {', '.join(sorted(definitions)) or 'none'})")
+        unknown = sorted(set(column_mapping(s.options)) - set(definitions[s.form].columns))
+        if unknown:
+            raise ConfigError(f"{cfg.path}: sources[{s.index}].columns: {', '.join(map(repr, unknown))} "
+                              f"is not a field of {s.form} (fields: {', '.join(definitions[s.form].columns)})")
         by_form.setdefault(s.form, []).append(s)
     names = forms or list(by_form)
     for n in names:
@@ -111,8 +115,15 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
                 log.info("form %s: %s; %s", name, res.status, ", ".join(f"{v} {k}" for k, v in counts.items()),
                          extra={"form": name, "status": res.status, "counts": counts})
                 if export and res.status != "failed":
-                    export_form(engine, cfg, definitions[name], force=res.new > 0 or _exports_pending(engine, name))
-                    _exports_done(engine, name)
+                    try:
+                        export_form(engine, cfg, definitions[name],
+                                    force=res.new > 0 or _exports_pending(engine, name))
+                        _exports_done(engine, name)
+                    except OSError as exc:  # disk full, no permission: the data is safe in the database
+                        res.exit_code = max(res.exit_code, EXIT_UNREADABLE)
+                        res.message = (f"exports of {name} could not be written ({exc.strerror}: {exc.filename}); "
+                                       "the data is committed and the next sync writes them again")
+                        log.error("form %s: %s", name, res.message)
             result = SyncResult(run_id, results)
             with engine.begin() as conn:
                 conn.execute(T.sync_runs.update().where(T.sync_runs.c.id == run_id).values(

@@ -235,3 +235,23 @@ def test_two_sheets_with_answers_refuse_the_workbook(run_cli, sekolah, tmp_path)
     wb.save(tmp_path / "two.xlsx")
     p = run_cli("validate", sekolah, tmp_path / "two.xlsx")
     assert p.returncode == 3 and "2 sheets ('A', 'B')" in p.stderr
+
+
+def test_config_mapping_to_an_unknown_field_is_a_config_error(run_cli, sekolah, tmp_path):
+    write(tmp_path / "in.csv", HEADER + ROW)
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n[[sources]]\n'
+          'form = "rekap_sekolah"\ntype = "files"\npaths = ["in.csv"]\n[sources.columns]\nnotafield = "Catatan"\n')
+    p = run_cli("sync")
+    assert p.returncode == 2 and "'notafield' is not a field of rekap_sekolah" in p.stderr
+    no_traceback(p)
+
+
+def test_exports_that_cannot_be_written_keep_the_data_and_exit_3(run_cli, sekolah, tmp_path):
+    write(tmp_path / "in.csv", HEADER + ROW)
+    (tmp_path / "exports").write_text("a file where the exports folder should be")
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n[[sources]]\n'
+          'form = "rekap_sekolah"\ntype = "files"\npaths = ["in.csv"]\n')
+    p = run_cli("sync")
+    no_traceback(p)
+    assert p.returncode == 3 and "could not be written" in p.stdout + p.stderr
+    assert sqlite3.connect(tmp_path / "fs.db").execute("select count(*) from rekap_sekolah").fetchone() == (1,)
