@@ -143,7 +143,7 @@ def check(paths, config):
     checked = check_definitions(paths, config)
     for d in checked:
         out.print(f"[green]ok[/green] {escape(str(d.path))} ({d.id} v{d.version}: {len(d.fields)} fields, "
-                  f"{len(d.rules)} rules)")
+                  f"{len(d.rules)} rule{'' if len(d.rules) == 1 else 's'})")
 
 
 @main.command()
