@@ -217,3 +217,21 @@ def test_urls_without_a_driver_use_the_extras(database_url):
     engine = db.open_engine(plain)
     assert engine.dialect.driver in ("pysqlite", "psycopg", "pymysql")
     engine.dispose()
+
+
+def test_sqlite_column_values_equal_the_bind_processors():
+    """The column-at-a-time SQLite values (timestamps as text, floats) are what SQLAlchemy would bind."""
+    import numpy as np
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    stamp = sa.DateTime().dialect_impl(dialect).bind_processor(dialect)
+    number = sa.Numeric(asdecimal=False).dialect_impl(dialect).bind_processor(dialect)
+    when = pd.Series(np.array(["2026-01-02T03:04:05", "NaT", "1999-12-31T23:59:59.123456", "0999-01-01"],
+                              dtype="datetime64[us]"))
+    assert db._sqlite_values(when, stamp) == [None if pd.isna(v) else stamp(v.to_pydatetime()) for v in when]
+    aware = pd.Series(pd.to_datetime(["2026-01-02 03:04:05+07:00", None], utc=True))
+    assert db._sqlite_values(aware, stamp) == ["2026-01-01 20:04:05.000000", None]
+    assert db._sqlite_values(pd.Series([None, None], dtype="datetime64[ns]"), stamp) == [None, None]
+    assert db._sqlite_values(pd.Series([1.5, None, 3.0], dtype="Float64"), number) == [1.5, None, 3.0]
+    assert db._sqlite_values(pd.Series(["a"]), stamp) is None

@@ -260,8 +260,13 @@ def _columns(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> tuple
     values = []
     raw = conn.dialect.name in RAW_DIALECTS
     for name in columns:
-        column = _python_values(frame[name])
         bind = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) if raw else None
+        if bind is not None and conn.dialect.name == "sqlite":
+            column = _sqlite_values(frame[name], bind)
+            if column is not None:
+                values.append(column)
+                continue
+        column = _python_values(frame[name])
         if bind is not None and frame[name].nunique() * 4 < len(frame):  # dates, flags: few distinct
             memo = {v: bind(v) for v in set(column)}
             column = [memo[v] for v in column]
@@ -269,6 +274,36 @@ def _columns(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> tuple
             column = [bind(v) for v in column]
         values.append(column)
     return columns, values
+
+
+def _sqlite_values(series: pd.Series, bind) -> list | None:
+    """What `bind` gives SQLite for a whole float or timestamp column, computed without a Python
+    call per value; None for any other column (or when a sample disagrees with `bind`)."""
+    dtype = series.dtype
+    if pd.api.types.is_float_dtype(dtype):
+        if bind(0.5) != 0.5 or type(bind(0.5)) is not float:
+            return None
+        return _python_values(series)  # Python floats (None for missing) already: to_float is identity
+    if not pd.api.types.is_datetime64_any_dtype(dtype):
+        return None
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = series.to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(stamps)
+    if missing.all():
+        return [None] * len(stamps)
+    present = stamps[~missing]
+    if present.min() < np.datetime64("0001-01-01") or present.max() >= np.datetime64("10000-01-01"):
+        return None  # a year Python's datetime cannot hold either
+    text = np.datetime_as_string(stamps, unit="us").astype("<U26")  # 2026-12-03T09:15:02.123456
+    text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
+    out = text.tolist()
+    for i in np.flatnonzero(missing):
+        out[i] = None
+    first = int(np.flatnonzero(~missing)[0])
+    if bind(stamps[first].item()) != out[first]:
+        return None  # not SQLAlchemy's default storage format
+    return out
 
 
 def _python_values(series: pd.Series) -> list:
