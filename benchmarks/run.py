@@ -275,7 +275,7 @@ def floor_main(kind: str, data: Path, target: str) -> None:
             import psycopg
             with psycopg.connect(target) as conn, conn.cursor() as cur:
                 cur.execute(f"CREATE TABLE raw_load ({', '.join(c + ' text' for c in cols)})")
-                with cur.copy(f"COPY raw_load FROM STDIN") as copy:
+                with cur.copy("COPY raw_load FROM STDIN") as copy:
                     for row in zip(*(table.column(c).to_pylist() for c in cols)):
                         copy.write_row(row)
             method = "pyarrow + psycopg COPY"

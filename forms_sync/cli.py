@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forms_sync import __version__
-from forms_sync.errors import EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, FormsSyncError
+from forms_sync.errors import EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, FormsSyncError
 
 # Wide enough for the summary tables when output goes to a log file rather than a terminal.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from forms_sync import logs, revisions
 from forms_sync.config import Config, SourceConfig, column_mapping, load_config
 from forms_sync.definition.model import FormDefinition, load_definitions
-from forms_sync.errors import (EXIT_LOCKED, EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
+from forms_sync.errors import (EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
                                FormsSyncError, Problem, UnreadableSource)
 from forms_sync.messages import render
 from forms_sync.sources.base import RawBatch, answers_json
@@ -33,7 +33,7 @@ from forms_sync.store import database as db
 from forms_sync.store import tables as T
 from forms_sync.status import rejected_keys, update_completeness
 from forms_sync.store.lock import sync_lock
-from forms_sync.validation.check import PROBLEM_COLUMNS, check_frame, shown
+from forms_sync.validation.check import check_frame
 from forms_sync.validation.resolve import latest_valid
 
 log = logging.getLogger("forms_sync.sync")
@@ -255,7 +255,6 @@ def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBat
     have changed (for the completeness)."""
     now = db.utcnow()
     touched: list[pd.DataFrame] = []
-    sub = T.submissions
     # A submission is known by (id, revision): an edited Google response keeps its id, gets a new revision.
     known = _known_keys(conn, definition.id)
     frames = []
