@@ -7,7 +7,6 @@ the commit leaves the database exactly as it was; a re-run picks up where it sto
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,8 +24,7 @@ from forms_sync import logs, revisions
 from forms_sync.config import Config, SourceConfig, column_mapping, load_config
 from forms_sync.definition.model import FormDefinition, load_definitions
 from forms_sync.errors import (EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
-                               FormsSyncError, Problem, UnreadableSource)
-from forms_sync.messages import render
+                               FormsSyncError)
 from forms_sync.sources.base import RawBatch, answers_json
 from forms_sync.sources.files import FileSource
 from forms_sync.store import database as db
@@ -171,14 +169,6 @@ def sources_for(cfg: Config, definition: FormDefinition, sources: list[SourceCon
     return out
 
 
-def _file_watermark(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_batches(cfg: Config, definition: FormDefinition, sources, watermarks: dict[str, str], full: bool,
                  result: FormResult) -> tuple[list[RawBatch], dict[str, str]]:
     """Read every source; unchanged files (same content hash as last committed) are skipped."""
@@ -186,27 +176,12 @@ def read_batches(cfg: Config, definition: FormDefinition, sources, watermarks: d
     new_marks: dict[str, str] = {}
     for src in sources:
         if isinstance(src, FileSource):
-            for path in src.files():
-                label = src.label(path)
-                try:
-                    mark = _file_watermark(path)
-                except OSError as exc:
-                    raise UnreadableSource(f"{path}: cannot be read ({exc.strerror})") from None
-                if not full and watermarks.get(label) == mark:
-                    result.files.append({"source": label, "status": "unchanged"})
-                    continue
-                try:
-                    from forms_sync.sources.files import read_file
-                    batch = read_file(definition, path, locale=src.locale, timezone=cfg.timezone, sheet=src.sheet,
-                                      mapping=src.columns, ignore=src.ignore_columns, label=label)
-                except UnreadableSource as exc:
-                    mid, men = render("unreadable_file", reason=str(exc))
-                    result.files.append({"source": label, "status": "unreadable", "rows": 0, "problems": [
-                        Problem(None, None, None, "unreadable_file", mid, men).to_dict()]})
-                    result.exit_code = max(result.exit_code, EXIT_UNREADABLE)
-                    continue
-                batches.append(batch)
-                new_marks[label] = mark
+            got, marks, entries = src.fetch(definition, cfg.timezone, watermarks, full)
+            result.files.extend(entries)
+            if any(e["status"] == "unreadable" for e in entries):
+                result.exit_code = max(result.exit_code, EXIT_UNREADABLE)
+            batches.extend(got)
+            new_marks.update(marks)
         else:
             try:
                 batch_list, marks, calls = src.fetch(watermarks, full=full)

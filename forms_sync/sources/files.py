@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import glob
+import hashlib
 import io
 import logging
 import os
@@ -64,16 +65,46 @@ class FileSource:
             found.extend(hits)
         return sorted(dict.fromkeys(found))
 
-    def batches(self, definition: FormDefinition, timezone: str):
+    def fetch(self, definition: FormDefinition, timezone: str, watermarks: dict[str, str], full: bool = False
+              ) -> tuple[list[RawBatch], dict[str, str], list[dict]]:
+        """Read every matching file whose content changed since its committed watermark (a sha256).
+
+        Returns the batches, their new watermarks, and one entry per file that was skipped as
+        unchanged or could not be read (the other files are read all the same)."""
+        batches, marks, entries = [], {}, []
         for path in self.files():
-            yield read_file(definition, path, locale=self.locale, timezone=timezone, sheet=self.sheet,
-                            mapping=self.columns, ignore=self.ignore_columns, label=self.label(path))
+            label = self.label(path)
+            try:
+                mark = content_hash(path)
+            except OSError as exc:
+                raise UnreadableSource(f"{path}: cannot be read ({exc.strerror})") from None
+            if not full and watermarks.get(label) == mark:
+                entries.append({"source": label, "status": "unchanged"})
+                continue
+            try:
+                batches.append(read_file(definition, path, locale=self.locale, timezone=timezone, sheet=self.sheet,
+                                         mapping=self.columns, ignore=self.ignore_columns, label=label))
+            except UnreadableSource as exc:
+                problem = file_problem("unreadable_file", reason=str(exc))
+                entries.append({"source": label, "status": "unreadable", "rows": 0, "problems": [problem.to_dict()]})
+                continue
+            marks[label] = mark
+        return batches, marks, entries
 
     def label(self, path: Path) -> str:
         try:
             return "file:" + str(path.resolve().relative_to(self.base_dir.resolve()))
         except ValueError:
             return "file:" + str(path)
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of a file, read in 4 MB blocks: the watermark of a file source."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def read_file(definition: FormDefinition, path: str | Path, *, locale: str | None = None,
