@@ -98,7 +98,7 @@ class GoogleFormSource:
         new_mark = {"columns": {c: batch.columns.get(c) for c in self.definition.columns}}
         stamps = [(rfc3339_ns(r.get("lastSubmittedTime", "")), r.get("lastSubmittedTime")) for r in responses]
         stamps = [s for s in stamps if s[0] is not None]
-        old = (rfc3339_ns(after), after) if after and rfc3339_ns(after) is not None else None
+        old = (rfc3339_ns(after), after) if after is not None else None  # a valid time, checked above
         best = max([*stamps, *([old] if old else [])], default=None)
         if best is not None:
             new_mark["after"] = best[1]
