@@ -112,7 +112,6 @@ class Calls:
         self.source = source
         self.form = form
         self.count = 0
-        self.names: list[str] = []
 
     def run(self, request: Callable[[], Any], what: str, pace: Pacer, *, passthrough: tuple[int, ...] = ()) -> Any:
         """The request's answer; UnreadableSource (exit 3) when it cannot be had. A refusal with a
@@ -120,7 +119,6 @@ class Calls:
         def attempt():
             pace.wait()
             self.count += 1
-            self.names.append(what)
             return request()
         try:
             return self.session.call(attempt, what)
@@ -133,9 +131,6 @@ class Calls:
         except GoogleError as exc:
             raise self.failed(what, str(exc), quota=getattr(exc, "status", None) == 429
                               and isinstance(exc, GoogleUnavailable)) from None
-        except FormsSyncError as exc:  # bad credentials and the like: exit 2, still with the calls made
-            exc.api_calls = self.count
-            raise
 
     @contextlib.contextmanager
     def accounted(self):
