@@ -85,16 +85,14 @@ def status_report(config, form: str, period: str | None = None) -> dict:
 
     from forms_sync.config import load_config
     from forms_sync.status import form_status
-    from forms_sync.store.database import open_engine
+    from forms_sync.store.database import ensure_base, ensure_form_tables, open_engine
 
     cfg = load_config(config)
     d = find_definition(form, config, cfg.definitions_dir)
     engine = open_engine(cfg.database_url)
     try:
-        from forms_sync.store.database import ensure_base
-        ensure_base(engine)
+        ensure_base(engine)  # a status before the first sync shows every region missing
         with engine.begin() as conn:
-            from forms_sync.store.database import ensure_form_tables
             ensure_form_tables(conn, d)
         rows = form_status(engine, d, cfg.timezone, period)
     finally:

@@ -22,7 +22,7 @@ from forms_sync.definition.model import Field, FormDefinition
 from forms_sync.messages import render
 from forms_sync.reading import answers, dates, numbers
 from forms_sync.reference import periods, regions
-from forms_sync.validation.schema import build_schema
+from forms_sync.validation.schema import DTYPES, build_schema
 
 PROBLEM_COLUMNS = ["row", "field", "value", "code", "level", "message_id", "message_en"]
 MAX_CELL = 50_000  # a longer cell is a pasted document or garbage, never a recap answer
@@ -186,7 +186,6 @@ def read_column(f: Field, present: pd.Series, locale: str) -> tuple[pd.Series, p
 
 
 def _empty(f: Field, index) -> pd.Series:
-    from forms_sync.validation.schema import DTYPES
     return pd.Series(pd.NA if DTYPES[f.type] is not object else None, index=index).astype(DTYPES[f.type])
 
 

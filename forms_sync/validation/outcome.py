@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from forms_sync.definition.model import FormDefinition
-from forms_sync.errors import Problem
 from forms_sync.sources.base import RawBatch
 from forms_sync.validation.check import PROBLEM_COLUMNS, Checked, check_frame
 from forms_sync.validation.resolve import latest_valid
@@ -50,22 +49,17 @@ class Outcome:
                 out.append(rec)
         return out
 
-    def row_problems(self) -> list[Problem]:
-        return [Problem(**d) for d in self.problems()]
-
     def superseded_rows(self) -> list[int]:
         return sorted(int(r) for r in self.batch.frame.loc[self.superseded, "_row"])
 
     def accepted_frame(self) -> pd.DataFrame:
         """The typed winning rows with their metadata, in row order."""
-        if self.checked is None:
-            return self.checked_empty()
+        if self.checked is None:  # a failed file accepts nothing
+            return pd.DataFrame(columns=[*self.definition.columns, "_submitted_at", "_submission_id", "_source",
+                                         "_row"])
         typed = self.checked.typed.loc[self.winners.sort_values()]
         meta = self.batch.frame.loc[typed.index, ["_submitted_at", "_submission_id", "_source", "_row"]]
         return pd.concat([typed, meta], axis=1)
-
-    def checked_empty(self) -> pd.DataFrame:
-        return pd.DataFrame(columns=[*self.definition.columns, "_submitted_at", "_submission_id", "_source", "_row"])
 
     def report(self) -> dict:
         return {
