@@ -176,11 +176,9 @@ class GoogleSheetSource:
             tab = next((t for t in tabs if t.get("title") == self.sheet), None) or next(
                 (t for t in tabs if str(t.get("title", "")).casefold() == self.sheet.casefold()), None)
             if tab is None:
-                err = UnreadableSource(f"{self.label}: the spreadsheet has no tab {self.sheet!r} (its tabs: "
+                raise UnreadableSource(f"{self.label}: the spreadsheet has no tab {self.sheet!r} (its tabs: "
                                        f"{', '.join(repr(t.get('title')) for t in tabs)}). Fix `sheet` in the source "
                                        f"of form {self.definition.id}; nothing of it was stored.")
-                err.api_calls = calls.count
-                raise err
         else:
             tab = next((t for t in tabs if sheet_id is not None and t.get("sheetId") == sheet_id), tabs[0])
         return {"locale": props.get("locale"), "timeZone": props.get("timeZone"), "title": tab.get("title"),
