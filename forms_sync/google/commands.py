@@ -146,11 +146,10 @@ def serve_command(host, port, state_file):
               show_default=True, help="Where to write the key (never overwritten).")
 def credentials_command(out):
     """Write a throwaway service-account key whose tokens come from the sandbox."""
-    from forms_sync.google.client import api_root
-    from forms_sync.google.sandbox import SANDBOX_ROOT, sandbox_key, write_key
+    from forms_sync.google.sandbox import sandbox_key, write_key
 
     try:
-        write_key(out, sandbox_key(api_root() or SANDBOX_ROOT))
+        write_key(out, sandbox_key(_root(None)))
     except FileExistsError:
         raise click.ClickException(f"{out} exists; it is kept. Use it, or pass --out for another file") from None
     click.echo(f"wrote {out} (a sandbox-only key, readable by you alone)")
