@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forms_sync.google.client import API_ROOT_ENV
+from forms_sync.google.credentials import token_uri_for
 from forms_sync.google.emulator.server import Emulator, run_emulator
 from forms_sync.google.sandbox import sandbox_key, write_key
 
@@ -40,7 +41,7 @@ def google_sandbox(directory: str | os.PathLike):
     """Run an emulator and set FORMS_SYNC_GOOGLE_API_ROOT and GOOGLE_APPLICATION_CREDENTIALS to it."""
     saved = {k: os.environ.get(k) for k in (API_ROOT_ENV, "GOOGLE_APPLICATION_CREDENTIALS")}
     with run_emulator() as emulator:
-        key = {**_cached_key(), "token_uri": emulator.root + "/token"}
+        key = {**_cached_key(), "token_uri": token_uri_for(emulator.root)}
         key_file = write_key(Path(directory) / "sandbox-key.json", key)
         os.environ[API_ROOT_ENV] = emulator.root
         os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(key_file)
