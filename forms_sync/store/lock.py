@@ -8,7 +8,6 @@ holds it, and a run that finds a description left behind knows its holder died a
 """
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import json
 import logging
@@ -20,6 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from forms_sync.errors import LockHeld
+from forms_sync.store import database as db
 from forms_sync.store import tables as T
 
 log = logging.getLogger("forms_sync.lock")
@@ -31,7 +31,7 @@ RETRY = "This run did nothing; try again when it has finished."
 
 def _holder(command: str) -> dict:
     return {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-            "since": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)}
+            "since": db.utcnow()}
 
 
 def _describe(info: dict | None) -> str:
