@@ -26,10 +26,9 @@ from forms_sync.store import tables as T
 Key = tuple[str, str]
 
 
-def _chunks(items: list, size: int | None = None):
-    size = size or db.CHUNK
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def _chunks(items: list):
+    for i in range(0, len(items), db.CHUNK):
+        yield items[i:i + db.CHUNK]
 
 
 def retire_moved(conn: sa.Connection, definition: FormDefinition, allnew: pd.DataFrame, typed: pd.DataFrame,
