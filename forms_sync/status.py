@@ -251,16 +251,16 @@ class PeriodStatus:
 def form_status(engine: sa.Engine, definition: FormDefinition, timezone: str, period: str | None = None,
                 today: dt.date | None = None) -> list[PeriodStatus]:
     """Completeness per period (one, or every period in scope), from the current tables."""
+    only = None
+    if period is not None:
+        pid = periods.parse_period(period, definition.period)
+        if pid is None:
+            from forms_sync.errors import ConfigError
+            raise ConfigError(f"--period {period!r} is not a {definition.period} period; write e.g. "
+                              f"{periods.period_example(definition.period)}")
+        only = [pid]
     with engine.connect() as conn:
-        if period is not None:
-            pid = periods.parse_period(period, definition.period)
-            if pid is None:
-                from forms_sync.errors import ConfigError
-                raise ConfigError(f"--period {period!r} is not a {definition.period} period; write e.g. "
-                                  f"{periods.period_example(definition.period)}")
-            frame = completeness_frame(conn, definition, timezone, [pid], today)
-        else:
-            frame = completeness_frame(conn, definition, timezone, None, today)
+        frame = completeness_frame(conn, definition, timezone, only, today)
     out = []
     for pid, f in frame.groupby("period", sort=True):
         acc = f[f["status"] == "accepted"]
