@@ -94,3 +94,56 @@ def write_xlsx_atomic(frame: pd.DataFrame, path: Path, sheet: str = "data") -> N
     with atomic_path(path) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             data.to_excel(writer, index=False, sheet_name=sheet[:31])
+
+
+def read_form_table(engine, definition) -> pd.DataFrame:
+    """The clean table with pandas types per field (Int64, Float64, datetime, boolean, object)."""
+    import sqlalchemy as sa  # here, not at import: `validate` writes files without a database
+
+    from forms_sync.store import tables as T
+
+    table = T.form_table(definition)
+    with engine.connect() as conn:
+        frame = pd.read_sql(sa.select(table).order_by(table.c.period, table.c.region), conn)
+    for f in definition.fields:
+        s = frame[f.name]
+        if f.type == "integer":
+            frame[f.name] = pd.to_numeric(s).astype("Int64")
+        elif f.type == "number":
+            frame[f.name] = pd.to_numeric(s).astype("Float64")
+        elif f.type == "date":
+            frame[f.name] = pd.to_datetime(s).astype("datetime64[s]")
+        elif f.type == "boolean":
+            frame[f.name] = s.map(lambda v: None if v is None or pd.isna(v) else bool(int(v))).astype("boolean")
+        else:
+            frame[f.name] = s.astype(object)
+    for c in ("_submitted_at", "_synced_at"):
+        frame[c] = pd.to_datetime(frame[c])
+    return frame
+
+
+def export_form(engine, definition, exports_dir: Path, formats, *,
+                force: bool) -> list[Path]:
+    """exports/<form>.csv|.parquet|.xlsx from the clean table; skipped when nothing changed."""
+    from forms_sync.canonical import canonical_frame
+
+    targets = {fmt: Path(exports_dir) / f"{definition.id}.{fmt}" for fmt in formats}
+    if not force and all(p.exists() for p in targets.values()):
+        return []
+    frame = read_form_table(engine, definition)
+    meta = ["_submitted_at", "_submission_id", "_source", "_synced_at"]
+    if "csv" in targets:
+        text = canonical_frame(definition, frame)
+        for c in meta:
+            text[c] = frame[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ") if c.endswith("_at") else frame[c]
+            text[c] = text[c].fillna("")
+        write_csv_atomic(text, targets["csv"])
+    if "parquet" in targets:
+        pq = frame.copy()
+        for f in definition.fields:
+            if f.type == "date":
+                pq[f.name] = pq[f.name].dt.date
+        write_parquet_atomic(pq, targets["parquet"])
+    if "xlsx" in targets:
+        write_xlsx_atomic(frame, targets["xlsx"], sheet=definition.id)
+    return list(targets.values())

@@ -30,6 +30,7 @@ from forms_sync.sources.files import FileSource
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
 from forms_sync.status import rejected_keys, update_completeness
+from forms_sync.exports import export_form
 from forms_sync.store.lock import sync_lock
 from forms_sync.validation.check import check_frame
 from forms_sync.validation.resolve import latest_valid
@@ -114,7 +115,7 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
                          extra={"form": name, "status": res.status, "counts": counts})
                 if export and res.status != "failed":
                     try:
-                        export_form(engine, cfg, definitions[name],
+                        export_form(engine, definitions[name], cfg.exports_dir, cfg.export_formats,
                                     force=res.new > 0 or _exports_pending(engine, name))
                         _exports_done(engine, name)
                     except OSError as exc:  # disk full, no permission: the data is safe in the database
@@ -420,52 +421,3 @@ def _rejected_rows(definition, batches, allnew, checked, status, now) -> pd.Data
         "message_id": errs["message_id"], "message_en": errs["message_en"],
         "_submitted_at": db.naive_utc(m["_submitted_at"]), "_source": m["_source"], "_synced_at": now,
     })
-
-
-def read_form_table(engine: sa.Engine, definition: FormDefinition) -> pd.DataFrame:
-    """The clean table with pandas types per field (Int64, Float64, datetime, boolean, object)."""
-    table = T.form_table(definition)
-    with engine.connect() as conn:
-        frame = pd.read_sql(sa.select(table).order_by(table.c.period, table.c.region), conn)
-    for f in definition.fields:
-        s = frame[f.name]
-        if f.type == "integer":
-            frame[f.name] = pd.to_numeric(s).astype("Int64")
-        elif f.type == "number":
-            frame[f.name] = pd.to_numeric(s).astype("Float64")
-        elif f.type == "date":
-            frame[f.name] = pd.to_datetime(s).astype("datetime64[s]")
-        elif f.type == "boolean":
-            frame[f.name] = s.map(lambda v: None if v is None or pd.isna(v) else bool(int(v))).astype("boolean")
-        else:
-            frame[f.name] = s.astype(object)
-    for c in ("_submitted_at", "_synced_at"):
-        frame[c] = pd.to_datetime(frame[c])
-    return frame
-
-
-def export_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, *, force: bool) -> list[Path]:
-    """exports/<form>.csv|.parquet|.xlsx from the clean table; skipped when nothing changed."""
-    from forms_sync.canonical import canonical_frame
-    from forms_sync.exports import write_csv_atomic, write_parquet_atomic, write_xlsx_atomic
-
-    targets = {fmt: cfg.exports_dir / f"{definition.id}.{fmt}" for fmt in cfg.export_formats}
-    if not force and all(p.exists() for p in targets.values()):
-        return []
-    frame = read_form_table(engine, definition)
-    meta = ["_submitted_at", "_submission_id", "_source", "_synced_at"]
-    if "csv" in targets:
-        text = canonical_frame(definition, frame)
-        for c in meta:
-            text[c] = frame[c].dt.strftime("%Y-%m-%dT%H:%M:%SZ") if c.endswith("_at") else frame[c]
-            text[c] = text[c].fillna("")
-        write_csv_atomic(text, targets["csv"])
-    if "parquet" in targets:
-        pq = frame.copy()
-        for f in definition.fields:
-            if f.type == "date":
-                pq[f.name] = pq[f.name].dt.date
-        write_parquet_atomic(pq, targets["parquet"])
-    if "xlsx" in targets:
-        write_xlsx_atomic(frame, targets["xlsx"], sheet=definition.id)
-    return list(targets.values())
