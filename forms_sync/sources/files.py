@@ -354,7 +354,7 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
     width = len(header)
     body = []
     for r in rows[1:]:
-        cells = [_cell_text(v, locale) for v in r]
+        cells = [typed_cell_text(v, locale) for v in r]
         if len(cells) > width and any(c is not None for c in cells[width:]):
             extra = len(cells) - width
             header += [""] * extra
@@ -388,7 +388,7 @@ def _pick_sheet(path, wb, sheet, definition):
     return wb.worksheets[0]
 
 
-def _cell_text(value, locale: str) -> str | None:
+def typed_cell_text(value, locale: str) -> str | None:
     """A typed XLSX cell written as its locale writes it, so reading it gives back the same value."""
     if value is None:
         return None

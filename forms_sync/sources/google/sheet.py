@@ -31,7 +31,7 @@ from forms_sync.definition.model import FormDefinition, fold_header
 from forms_sync.errors import ConfigError, UnreadableSource
 from forms_sync.google.errors import GoogleRefused
 from forms_sync.sources.base import EMAIL_HEADERS, TIMESTAMP_HEADERS, RawBatch, build_batch, header_targets
-from forms_sync.sources.files import _cell_text
+from forms_sync.sources.files import typed_cell_text
 from forms_sync.sources.google.common import (SHEETS_READS, Calls, dump_mark, load_mark, log, pacer,
                                               session_for)
 
@@ -66,13 +66,13 @@ def cell_text(value, role: str, locale: str, tz: zoneinfo.ZoneInfo) -> str | Non
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if role == TIMESTAMP:
-            return serial_to_utc_text(value, tz) or _cell_text(value, locale)
+            return serial_to_utc_text(value, tz) or typed_cell_text(value, locale)
         if role == "date":
             moment = serial_to_datetime(value)
-            return moment.date().isoformat() if moment else _cell_text(value, locale)
+            return moment.date().isoformat() if moment else typed_cell_text(value, locale)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return _cell_text(value, locale)
+    return typed_cell_text(value, locale)
 
 
 MONTH_FIRST = {"en_US", "en_PH", "fil_PH", "es_US"}  # locales whose dates Sheets writes m/d/Y
@@ -88,7 +88,7 @@ def reading_locale(sheet_locale: str | None) -> str | None:
 
 
 def _header_text(value) -> str:
-    return "" if value is None else _cell_text(value, "en") if not isinstance(value, str) else value
+    return "" if value is None else typed_cell_text(value, "en") if not isinstance(value, str) else value
 
 
 def _quoted(title: str) -> str:
