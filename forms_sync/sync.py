@@ -334,16 +334,23 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         status.loc[lost] = "superseded"
         cand = typed.loc[winners].join(allnew.loc[winners, ["_submitted_at", "_submission_id", "_source"]])
         existing = _existing_rows(conn, table, cand["region"])
-        merged = cand.reset_index().merge(existing, on=["region", "period"], how="left", suffixes=("", "_old"))
-        new_ts = db.naive_utc(merged["_submitted_at"])
-        old_ts = pd.to_datetime(merged["_submitted_at_old"])
-        has_old = merged["_submission_id_old"].notna()
-        # Newer wins; equal times (or neither timed) go to the later arrival, which is the new one.
-        new_wins = ~has_old | (new_ts.notna() & (old_ts.isna() | (new_ts >= old_ts))) | (new_ts.isna() & old_ts.isna())
-        win_idx = pd.Index(merged.loc[new_wins.to_numpy(), "index"])
+        # Stored rows arrived in earlier runs: they join as the oldest arrivals, so the one rule of
+        # latest_valid (later time wins; no time counts as oldest; ties go to the later arrival)
+        # settles new submissions against stored ones too.
+        n_old = len(existing)
+        stored_ts = pd.to_datetime(existing["_submitted_at"]).dt.tz_localize("UTC")
+        pool = pd.DataFrame({
+            "region": pd.concat([existing["region"], cand["region"]], ignore_index=True),
+            "period": pd.concat([existing["period"], cand["period"]], ignore_index=True),
+            "ts": pd.concat([stored_ts, cand["_submitted_at"]], ignore_index=True),
+            "order": np.r_[np.full(n_old, -1, dtype="int64"), allnew.loc[cand.index, "_arrival"].to_numpy()],
+        })
+        won, beaten = latest_valid(pool["region"], pool["period"], pd.Series(True, index=pool.index),
+                                   pool["ts"], pool["order"])
+        win_idx = cand.index[won[won >= n_old] - n_old]
         status.loc[win_idx] = "accepted"
-        status.loc[pd.Index(merged.loc[~new_wins.to_numpy(), "index"])] = "superseded"
-        displaced = merged.loc[new_wins.to_numpy() & has_old.to_numpy(), "_submission_id_old"].tolist()
+        status.loc[cand.index[beaten[beaten >= n_old] - n_old]] = "superseded"
+        displaced = existing["_submission_id"].iloc[beaten[beaten < n_old]].tolist()
         result.updated = len(displaced)
         if displaced:
             for i in range(0, len(displaced), db.CHUNK):
