@@ -103,8 +103,15 @@ def restore(conn: sa.Connection, definition: FormDefinition, vacated: set[Key], 
     if not vacated:
         return 0
     table = T.form_table(definition)
-    open_keys = {k for k in vacated if conn.execute(sa.select(table.c.region).where(
-        table.c.region == k[0], table.c.period == k[1])).first() is None}
+    by_period: dict[str, list[str]] = {}
+    for region, period in vacated:
+        by_period.setdefault(period, []).append(region)
+    filled: set[Key] = set()
+    for period, regs in by_period.items():  # one query per period, not one per key
+        for chunk in _chunks(sorted(regs)):
+            filled.update((r, period) for (r,) in conn.execute(sa.select(table.c.region).where(
+                table.c.period == period, table.c.region.in_(chunk))))
+    open_keys = vacated - filled
     if not open_keys:
         return 0
     sub = T.submissions
