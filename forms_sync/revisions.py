@@ -62,9 +62,14 @@ def retire_moved(conn: sa.Connection, definition: FormDefinition, allnew: pd.Dat
                 stale.append((region, period, sid))
     if not stale:
         return set()
+    by_period: dict[str, list[tuple[str, str]]] = {}
     for region, period, sid in stale:
-        conn.execute(table.delete().where(table.c.region == region, table.c.period == period,
-                                          table.c._submission_id == sid))
+        by_period.setdefault(period, []).append((region, sid))
+    for period, rows in by_period.items():  # one DELETE per period, not one per row
+        for chunk in _chunks(rows):
+            conn.execute(table.delete().where(table.c.period == period,
+                                              table.c.region.in_([r for r, _ in chunk]),
+                                              table.c._submission_id.in_({s for _, s in chunk})))
     for chunk in _chunks(sorted({sid for _, _, sid in stale})):
         conn.execute(sub.update().where(sub.c.form == definition.id, sub.c.submission_id.in_(chunk),
                                         sub.c.status == "accepted").values(status="superseded"))
