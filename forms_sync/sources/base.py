@@ -37,6 +37,7 @@ class RawBatch:
     columns: dict[str, str] = field(default_factory=dict)  # field -> header it was read from (drift reports)
     drift: list[dict] = field(default_factory=list)  # columns/questions changed since the source's last read
     complete: bool = False  # True: every submission its source holds now; the source's others were deleted
+    records: int = 0  # records read, blank ones included (where a later read of a grown file resumes)
 
     @property
     def rows(self) -> int:
@@ -106,12 +107,17 @@ def match_columns(definition: FormDefinition, headers: list[str], *, mapping: di
 
 
 def build_batch(definition: FormDefinition, source: str, headers: list[str], cells: pd.DataFrame, *,
-                locale: str, timezone: str, mapping=None, ignore=None, id_salt: str = "") -> RawBatch:
-    """Turn a table of text cells (columns by position) into a RawBatch, with file-level checks."""
+                locale: str, timezone: str, mapping=None, ignore=None, id_salt: str = "", first_row: int = 1,
+                occurrences: "Occurrences | None" = None) -> RawBatch:
+    """Turn a table of text cells (columns by position) into a RawBatch, with file-level checks.
+
+    A file read in parts passes each part's `first_row` and one `occurrences` for the whole file,
+    so its rows get the row numbers and ids a read in one piece would give them."""
     fields, meta, problems, failed = match_columns(definition, headers, mapping=mapping, ignore=ignore)
     # Wholly empty rows (left behind by Excel, or a stray format far below the data) are no
     # submission; the rows kept keep their own row numbers.
-    row_numbers = np.arange(1, len(cells) + 1)
+    records = len(cells)
+    row_numbers = np.arange(first_row, first_row + len(cells))
     if len(cells):
         blank = cells.isna().all(axis=1).to_numpy()
         if blank.any():
@@ -143,17 +149,42 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
     if failed:
         problems = [p for p in problems if p.level == "error"] + [p for p in problems if p.level != "error"]
     frame["_submission_id"] = submission_ids(frame, [c for c in definition.columns if c in frame],
-                                             ts_text, id_salt)
-    return RawBatch(source=source, frame=frame, problems=problems, failed=failed,
+                                             ts_text, id_salt, occurrences)
+    return RawBatch(source=source, frame=frame, problems=problems, failed=failed, records=records,
                     columns={f: " + ".join(str(headers[i]) for i in pos) for f, pos in fields.items()})
 
 
+class Occurrences:
+    """How often each row id was met before in the same file, across the parts it is read in.
+
+    `earlier(ids)` (optional) tells, for the ids given, how often each occurs in the part of the
+    file an earlier sync read already (a grown file read from where it ended); ids it omits never
+    did."""
+
+    def __init__(self, earlier=None):
+        self.counts: dict[str, int] = {}
+        self.earlier = earlier
+
+    def number(self, ids: list[str]) -> np.ndarray:
+        """The occurrence number (0 for a first) of each id, counting these ids in as met."""
+        within = pd.Series(ids).groupby(ids, sort=False).cumcount().to_numpy()
+        counts = self.counts
+        if self.earlier is not None:
+            for i, k in self.earlier([x for x in dict.fromkeys(ids) if x not in counts]).items():
+                counts[i] = k
+        before = np.fromiter((counts.get(x, 0) for x in ids), dtype=np.int64, count=len(ids))
+        out = before + within
+        for x, k in zip(ids, out.tolist()):
+            counts[x] = k + 1
+        return out
+
+
 def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.Series | None,
-                   salt: str = "") -> np.ndarray:
+                   salt: str = "", occurrences: Occurrences | None = None) -> np.ndarray:
     """Stable ids from the content of each row: the same row read again gets the same id.
 
     A 128-bit BLAKE2b digest of the answers (by field name, so column order does not matter) and the
-    timestamp text. Identical rows in one batch are told apart by their occurrence number, so a
+    timestamp text. Identical rows in one file are told apart by their occurrence number, so a
     region that sends the same row twice is counted twice, and re-reading the file still matches.
     The text hashed per row is `salt`, 0x1E, then the cells joined by 0x1F (a missing cell as 0x00);
     it is assembled by Arrow, and only the digest is computed row by row.
@@ -176,6 +207,11 @@ def submission_ids(frame: pd.DataFrame, answer_columns: list[str], ts_text: pd.S
             bounds = np.frombuffer(joined.buffers()[1], dtype=width)[joined.offset:joined.offset + len(joined) + 1]
             bounds = bounds.tolist()
             ids += [blake2b(data[a:b], digest_size=16).hexdigest() for a, b in zip(bounds, bounds[1:])]
+    if occurrences is not None:
+        occurrence = occurrences.number(ids)
+        for i in np.flatnonzero(occurrence):
+            ids[i] = hashlib.blake2b(f"{ids[i]}#{occurrence[i]}".encode(), digest_size=16).hexdigest()
+        return np.array(ids, dtype=object)
     repeated = np.flatnonzero(pd.Series(ids).duplicated(keep=False).to_numpy())  # hashing, no sort
     if len(repeated):
         same = [ids[i] for i in repeated]

@@ -12,8 +12,10 @@ import datetime as dt
 import glob
 import hashlib
 import io
+import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import pyarrow.csv as pacsv
 from forms_sync.definition.model import FormDefinition, fold_header
 from forms_sync.errors import UnreadableSource
 from forms_sync.reading.numbers import format_number
-from forms_sync.sources.base import RawBatch, build_batch, file_problem
+from forms_sync.sources.base import Occurrences, RawBatch, build_batch, file_problem
 
 log = logging.getLogger("forms_sync.sources.files")
 MAX_FILE_BYTES = 2 * 1024**3
@@ -65,31 +67,22 @@ class FileSource:
             found.extend(hits)
         return sorted(dict.fromkeys(found))
 
-    def fetch(self, definition: FormDefinition, timezone: str, watermarks: dict[str, str], full: bool = False
-              ) -> tuple[list[RawBatch], dict[str, str], list[dict]]:
-        """Read every matching file whose content changed since its committed watermark (a sha256).
-
-        Returns the batches, their new watermarks, and one entry per file that was skipped as
-        unchanged or could not be read (the other files are read all the same)."""
-        batches, marks, entries = [], {}, []
+    def reads(self, watermarks: dict[str, str], full: bool = False) -> tuple[list["FileRead"], list[dict]]:
+        """The files whose content changed since their committed watermark, each scanned once
+        (sha256, and whether only its end is new); and an entry per file skipped as unchanged."""
+        todo, entries = [], []
         for path in self.files():
             label = self.label(path)
+            before = None if full else parse_watermark(watermarks.get(label))
             try:
-                mark = content_hash(path)
+                scanned = scan_file(path, before)
             except OSError as exc:
                 raise UnreadableSource(f"{path}: cannot be read ({exc.strerror})") from None
-            if not full and watermarks.get(label) == mark:
+            if before is not None and before.get("sha256") == scanned.sha256:
                 entries.append({"source": label, "status": "unchanged"})
                 continue
-            try:
-                batches.append(read_file(definition, path, locale=self.locale, timezone=timezone, sheet=self.sheet,
-                                         mapping=self.columns, ignore=self.ignore_columns, label=label))
-            except UnreadableSource as exc:
-                problem = file_problem("unreadable_file", reason=str(exc))
-                entries.append({"source": label, "status": "unreadable", "rows": 0, "problems": [problem.to_dict()]})
-                continue
-            marks[label] = mark
-        return batches, marks, entries
+            todo.append(FileRead(self, path, label, scanned))
+        return todo, entries
 
     def label(self, path: Path) -> str:
         try:
@@ -98,13 +91,180 @@ class FileSource:
             return "file:" + str(path)
 
 
-def content_hash(path: Path) -> str:
-    """sha256 of a file, read in 4 MB blocks: the watermark of a file source."""
+STREAM_BYTES = 32 * 1024**2  # a UTF-8 CSV file larger than this is read in parts...
+CHUNK_ROWS = 100_000  # ...of about this many rows, so memory grows with the part, not the file
+SCAN_BLOCK = 1 << 22
+PART_BLOCK = 1 << 22  # bytes Arrow parses at a time (a record must fit in one)
+
+
+class StreamBroken(Exception):
+    """A file read in parts turned out to need the whole-file reader (ragged rows, another
+    encoding, a file-level error): what was stored from it is rolled back and it is read whole."""
+
+
+@dataclass
+class Scan:
+    """What one pass over a file's bytes tells before it is read."""
+
+    sha256: str
+    size: int
+    quotes_even: bool  # quotes pair up (else the whole-file reader explains the problem)
+    plain_text: bool  # neither a workbook nor UTF-16/binary: a candidate to be read in parts
+    ends_line: bool  # the last byte is a line end: rows appended later start a record
+    resume: dict | None  # the earlier watermark, when the file only grew at its end since
+
+
+def parse_watermark(value: str | None) -> dict | None:
+    """A file watermark: JSON {sha256, size, records, resumable}; older ones are the bare sha256."""
+    if value is None:
+        return None
+    if value.startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return {"sha256": value}
+
+
+def scan_file(path: Path, before: dict | None) -> Scan:
+    """sha256 of the file (4 MB blocks), its quote count, and whether its first `before["size"]`
+    bytes are still the ones read last time (then only what follows is new)."""
     h = hashlib.sha256()
+    size = quotes = 0
+    first = last = b""
+    cut = before.get("size") if before and before.get("resumable") else None
+    prefix = None
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        for block in iter(lambda: fh.read(SCAN_BLOCK), b""):
+            if not size:
+                first = block[:65536]
+            if cut is not None and prefix is None and size <= cut <= size + len(block):
+                h.update(block[:cut - size])
+                prefix = h.hexdigest()
+                h.update(block[cut - size:])
+            else:
+                h.update(block)
+            quotes += block.count(b'"')
+            size += len(block)
+            last = block[-1:]
+    plain = not first.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")) \
+        and b"\x00" not in first
+    resume = before if cut is not None and size > cut and prefix == before.get("sha256") else None
+    return Scan(h.hexdigest(), size, quotes % 2 == 0, plain, last in (b"\n", b"\r"), resume)
+
+
+@dataclass
+class FileRead:
+    """One changed file of a source: read in parts when it is a large (or only grown) UTF-8 CSV,
+    else whole; `watermark()` is what to commit once its rows are stored."""
+
+    source: FileSource
+    path: Path
+    label: str
+    scan: Scan
+    records: int = 0
+    failed: bool = False
+    whole_read: bool = False
+
+    @property
+    def appended_only(self) -> bool:
+        return self.scan.resume is not None and self.scan.plain_text and self.scan.quotes_even
+
+    @property
+    def in_parts(self) -> bool:
+        return self.appended_only or (self.scan.plain_text and self.scan.quotes_even
+                                      and self.scan.size > STREAM_BYTES)
+
+    def batches(self, definition: FormDefinition, timezone: str, earlier=None) -> Iterator[RawBatch]:
+        """The file's rows as batches. Parts may raise StreamBroken: roll back, then call whole().
+
+        `earlier(ids)`: for a grown file read from where it ended, how often each row id occurs in
+        the part already stored (see base.Occurrences)."""
+        if not self.in_parts:
+            yield self.whole(definition, timezone)
+            return
+        start = self.scan.resume["size"] if self.appended_only else 0
+        first = self.scan.resume.get("records", 0) + 1 if self.appended_only else 1
+        occurrences = Occurrences(earlier if self.appended_only else None)
+        self.records = first - 1
+        for batch in _read_csv_parts(definition, self.path, self.source, self.label, timezone, start, first,
+                                     occurrences):
+            if batch.failed:  # file-level verdicts (bad timestamps, columns) are the whole reader's
+                raise StreamBroken(self.label)
+            self.records += batch.records
+            yield batch
+
+    def whole(self, definition: FormDefinition, timezone: str) -> RawBatch:
+        src = self.source
+        batch = read_file(definition, self.path, locale=src.locale, timezone=timezone, sheet=src.sheet,
+                          mapping=src.columns, ignore=src.ignore_columns, label=self.label)
+        self.records, self.failed, self.whole_read = batch.records, batch.failed, True
+        return batch
+
+    def watermark(self) -> str:
+        s = self.scan
+        resumable = s.plain_text and s.quotes_even and s.ends_line and not self.failed and (
+            self.in_parts and not self.whole_read)  # read by the part reader: a UTF-8 CSV it can resume
+        return json.dumps({"sha256": s.sha256, "size": s.size, "records": self.records, "resumable": resumable})
+
+
+def _read_csv_parts(definition: FormDefinition, path: Path, src: FileSource, label: str, timezone: str,
+                    start: int, first_record: int, occurrences: Occurrences) -> Iterator[RawBatch]:
+    """A UTF-8 CSV file from byte `start` (0, or where an earlier read ended), CHUNK_ROWS rows at a
+    time, through the same header matching and batch building as a whole read."""
+    with open(path, "rb") as fh:
+        data = fh.read(HEAD_BYTES + 4)
+    body = memoryview(data)[3:] if data[:3] == b"\xef\xbb\xbf" else memoryview(data)
+    try:
+        head, whole = _head(body)
+    except UnicodeDecodeError:
+        raise StreamBroken(label) from None
+    delim = _delimiter(head)
+    try:
+        header = _header(path, head, delim, whole)
+    except UnreadableSource:
+        raise StreamBroken(label) from None
+    if not header or all(not h.strip() for h in header):
+        raise StreamBroken(label)
+    names = [f"c{i}" for i in range(len(header))]
+    locale = src.locale or definition.locale
+    record, produced = first_record, 0
+
+    def batch_of(table: pa.Table) -> RawBatch:
+        nonlocal record, produced
+        cells = pd.DataFrame({i: table.column(i).to_pandas() for i in range(len(names))})
+        out = build_batch(definition, label, header, cells, locale=locale, timezone=timezone,
+                          mapping=src.columns, ignore=src.ignore_columns, first_row=record, occurrences=occurrences)
+        record += len(cells)
+        produced += len(cells)
+        return out
+
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        try:
+            reader = pacsv.open_csv(
+                fh, read_options=pacsv.ReadOptions(column_names=names, block_size=PART_BLOCK, use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                                     null_values=[""], strings_can_be_null=True,
+                                                     quoted_strings_can_be_null=True))
+            pending, rows, skip = [], 0, start == 0  # the header record comes first in a read from the top
+            for part in reader:
+                if skip:
+                    part, skip = part.slice(1), False
+                pending.append(part)
+                rows += part.num_rows
+                while rows >= CHUNK_ROWS:
+                    table = pa.Table.from_batches(pending, schema=part.schema)
+                    rest = table.slice(CHUNK_ROWS)
+                    pending, rows = rest.to_batches(), rest.num_rows
+                    yield batch_of(table.slice(0, CHUNK_ROWS))
+        except (pa.ArrowInvalid, pa.ArrowException):  # ragged rows, not UTF-8: the whole reader explains
+            raise StreamBroken(label) from None
+    if rows:
+        yield batch_of(pa.Table.from_batches(pending, schema=pending[0].schema))
+    if not produced and start == 0:  # no data row at all: the whole reader says so
+        raise StreamBroken(label)
 
 
 def read_file(definition: FormDefinition, path: str | Path, *, locale: str | None = None,
