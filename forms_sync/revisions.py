@@ -32,24 +32,18 @@ def _chunks(items: list):
 
 
 def retire_moved(conn: sa.Connection, definition: FormDefinition, allnew: pd.DataFrame, typed: pd.DataFrame,
-                 status: pd.Series) -> set[Key]:
+                 status: pd.Series, earlier: set[str]) -> set[Key]:
     """Take earlier versions of newly settled submissions out of the clean table; the keys they left.
 
-    Call after the new winners were written to the clean table and before the new versions are
-    inserted into `_submissions` (the earlier versions are the only `accepted` ones then)."""
+    `earlier`: the ids among `allnew` stored before (any revision); only those (edited responses)
+    can have an earlier version in the clean table. Call after the new winners were written to the
+    clean table and before the new versions are inserted into `_submissions` (the earlier versions
+    are the only `accepted` ones then)."""
     settled = status.index[status.isin(["accepted", "superseded"])]
-    if not len(settled):
+    if not len(settled) or not earlier:
         return set()
     sids = allnew.loc[settled, "_submission_id"].astype(str)
-    # Only a submission stored before (an edited response) can have an earlier version in the clean
-    # table; finding those goes through _submissions' primary key, so big new files cost little.
     sub = T.submissions
-    earlier: set[str] = set()
-    for chunk in _chunks(sids.unique().tolist()):
-        earlier.update(r[0] for r in conn.execute(sa.select(sub.c.submission_id).distinct().where(
-            sub.c.form == definition.id, sub.c.submission_id.in_(chunk))))
-    if not earlier:
-        return set()
     keep: dict[str, Key | None] = {}
     for idx in sids.index[sids.isin(earlier).to_numpy()]:
         keep[sids[idx]] = (typed.at[idx, "region"], typed.at[idx, "period"]) if status[idx] == "accepted" else None

@@ -7,6 +7,7 @@ the commit leaves the database exactly as it was; a re-run picks up where it sto
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,17 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from forms_sync import logs, revisions
 from forms_sync.config import Config, SourceConfig, column_mapping, load_config
 from forms_sync.definition.model import FormDefinition, load_definitions
 from forms_sync.errors import (EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
-                               FormsSyncError)
-from forms_sync.sources.base import RawBatch, answers_json
-from forms_sync.sources.files import FileSource
+                               FormsSyncError, UnreadableSource)
+from forms_sync.sources.base import RawBatch, answers_json, file_problem
+from forms_sync.sources.files import FileRead, FileSource, StreamBroken
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
 from forms_sync.status import rejected_keys, update_completeness
@@ -170,19 +169,18 @@ def sources_for(cfg: Config, definition: FormDefinition, sources: list[SourceCon
     return out
 
 
-def read_batches(cfg: Config, definition: FormDefinition, sources, watermarks: dict[str, str], full: bool,
-                 result: FormResult) -> tuple[list[RawBatch], dict[str, str]]:
-    """Read every source; unchanged files (same content hash as last committed) are skipped."""
+def read_sources(cfg: Config, definition: FormDefinition, sources, watermarks: dict[str, str], full: bool,
+                 result: FormResult) -> tuple[list[RawBatch], list[FileRead], dict[str, str]]:
+    """Fetch the Google sources (their batches and new watermarks) and list the files whose content
+    changed (read later, inside the transaction, a part at a time)."""
     batches: list[RawBatch] = []
+    reads: list[FileRead] = []
     new_marks: dict[str, str] = {}
     for src in sources:
         if isinstance(src, FileSource):
-            got, marks, entries = src.fetch(definition, cfg.timezone, watermarks, full)
+            todo, entries = src.reads(watermarks, full)
             result.files.extend(entries)
-            if any(e["status"] == "unreadable" for e in entries):
-                result.exit_code = max(result.exit_code, EXIT_UNREADABLE)
-            batches.extend(got)
-            new_marks.update(marks)
+            reads.extend(todo)
         else:
             try:
                 batch_list, marks, calls = src.fetch(watermarks, full=full)
@@ -193,7 +191,7 @@ def read_batches(cfg: Config, definition: FormDefinition, sources, watermarks: d
             result.drift.extend(d for b in batch_list for d in b.drift)
             batches.extend(batch_list)
             new_marks.update(marks)
-    return batches, new_marks
+    return batches, reads, new_marks
 
 
 def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, sources: list[SourceConfig],
@@ -206,12 +204,26 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
         with engine.connect() as conn:
             marks = dict(conn.execute(sa.select(T.watermarks.c.source, T.watermarks.c.value)
                                       .where(T.watermarks.c.form == definition.id)).all())
-        batches, new_marks = read_batches(cfg, definition, sources_for(cfg, definition, sources), marks, full, result)
-        log.debug("form %s: storing %d batch(es) in one transaction", definition.id, len(batches))
+        fetched, reads, new_marks = read_sources(cfg, definition, sources_for(cfg, definition, sources), marks,
+                                                 full, result)
+        log.debug("form %s: %d batch(es) and %d file(s) to store in one transaction", definition.id,
+                  len(fetched), len(reads))
         with db.translate_errors(), engine.begin() as conn:
-            touched = _store(conn, definition, batches, new_marks, run_id, result)
+            run = _Run(run_id, db.utcnow(), lookup=_any_stored(conn, definition.id))
+            for batch in fetched:
+                entry = _entry(batch.source)
+                _store_batch(conn, definition, batch, run, result, entry)
+                result.files.append(entry)
+                run.lookup = True
+            for item in reads:
+                mark = _store_file(conn, cfg, definition, item, run, result)
+                if mark is not None:
+                    new_marks[item.label] = mark
+                run.lookup = True
+            _settle(conn, definition, fetched, new_marks, run, result)
             # the completeness rows the data implies, committed with it (touched periods only)
-            update_completeness(conn, definition, cfg.timezone, touched)
+            update_completeness(conn, definition, cfg.timezone,
+                                pd.concat(run.touched, ignore_index=True) if run.touched else _keys(set()))
     except FormsSyncError as exc:
         result.status, result.message, result.exit_code = "failed", str(exc), exc.exit_code
         result.new = result.accepted = result.rejected = result.superseded = result.updated = 0
@@ -225,54 +237,143 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
     return result
 
 
-def _store(conn: sa.Connection, definition: FormDefinition, batches: list[RawBatch], new_marks: dict[str, str],
-           run_id: int, result: FormResult) -> pd.DataFrame:
-    """Write the new submissions; returns the (region, period) keys whose clean or refused rows may
-    have changed (for the completeness)."""
-    now = db.utcnow()
-    touched: list[pd.DataFrame] = []
+@dataclass
+class _Run:
+    """What the batches stored in one form's transaction share."""
+
+    run_id: int
+    now: object
+    lookup: bool  # False while nothing stored can share an id with the batch (first file of a first sync)
+    arrivals: int = 0  # arrival numbers handed out so far (they order every new row of the run)
+    touched: list = field(default_factory=list)  # (region, period) frames whose rows may have changed
+
+
+def _entry(source: str) -> dict:
+    return {"source": source, "rows": 0, "new": 0, "status": "read", "problems": []}
+
+
+def _any_stored(conn: sa.Connection, form: str) -> bool:
+    sub = T.submissions
+    return conn.execute(sa.select(sub.c.form).where(sub.c.form == form).limit(1)).first() is not None
+
+
+def _store_file(conn: sa.Connection, cfg: Config, definition: FormDefinition, item: FileRead, run: _Run,
+                result: FormResult) -> str | None:
+    """Store one changed file inside a savepoint; returns its new watermark (None: unreadable).
+
+    A file read in parts that turns out to need the whole-file reader (StreamBroken) is rolled back
+    and stored again from one whole read, so it ends exactly as if it had been read whole."""
+    def earlier(ids: list[str]) -> dict[str, int]:
+        return _occurrences_stored(conn, definition.id, item.label, ids)
+
+    kept, arrivals = len(run.touched), run.arrivals
+
+    def roll_back() -> None:
+        savepoint.rollback()
+        del run.touched[kept:]
+        run.arrivals = arrivals
+
+    part, entry = FormResult(form=definition.id), _entry(item.label)
+    savepoint = conn.begin_nested()
+    try:
+        try:
+            for batch in item.batches(definition, cfg.timezone, earlier):
+                _store_batch(conn, definition, batch, run, part, entry)
+        except StreamBroken:
+            roll_back()
+            log.info("form %s: %s is read whole", definition.id, item.label)
+            part, entry = FormResult(form=definition.id), _entry(item.label)
+            savepoint = conn.begin_nested()
+            _store_batch(conn, definition, item.whole(definition, cfg.timezone), run, part, entry)
+    except UnreadableSource as exc:
+        roll_back()
+        problem = file_problem("unreadable_file", reason=str(exc))
+        result.files.append({"source": item.label, "status": "unreadable", "rows": 0, "problems": [problem.to_dict()]})
+        result.exit_code = max(result.exit_code, EXIT_UNREADABLE)
+        return None
+    savepoint.commit()
+    for name in (*COUNTS, "deleted"):
+        setattr(result, name, getattr(result, name) + getattr(part, name))
+    result.files.append(entry)
+    return item.watermark()
+
+
+def _occurrences_stored(conn: sa.Connection, form: str, source: str, ids: list[str]) -> dict[str, int]:
+    """How often each row id occurs among the stored rows of `source` (the part of a grown file that
+    an earlier sync read): id, then id#1, id#2... as base.submission_ids numbers repeats."""
+    sub = T.submissions
+    counts: dict[str, int] = {}
+    for i in range(0, len(ids), db.CHUNK):
+        for (sid,) in conn.execute(sa.select(sub.c.submission_id).distinct().where(
+                sub.c.form == form, sub.c.source == source, sub.c.submission_id.in_(ids[i:i + db.CHUNK]))):
+            counts[sid] = 1
+    for sid in counts:  # repeats of one row in one file: rare
+        while conn.execute(sa.select(sub.c.submission_id).where(
+                sub.c.form == form, sub.c.source == source, sub.c.submission_id == hashlib.blake2b(
+                    f"{sid}#{counts[sid]}".encode(), digest_size=16).hexdigest()).limit(1)).first():
+            counts[sid] += 1
+    return counts
+
+
+def _store_batch(conn: sa.Connection, definition: FormDefinition, batch: RawBatch, run: _Run, result: FormResult,
+                 entry: dict) -> None:
+    """Store the submissions of one batch not stored before; counts go to `result` and `entry`."""
+    frame = batch.frame
+    if "_revision" not in frame:
+        frame["_revision"] = "1"
+    ids, revs = frame["_submission_id"].astype(str), frame["_revision"].astype(str)
     # A submission is known by (id, revision): an edited Google response keeps its id, gets a new revision.
-    known = _known_keys(conn, definition.id)
-    frames = []
-    for b_no, batch in enumerate(batches):
-        if "_revision" not in batch.frame:
-            batch.frame["_revision"] = "1"
-        keys = batch.frame["_submission_id"].astype(str) + "\x1f" + batch.frame["_revision"].astype(str)
-        seen = pc.is_in(_large_text(keys), value_set=known).to_numpy(zero_copy_only=False)
-        fresh = pd.Series(~seen, index=keys.index)
-        entry = {"source": batch.source, "rows": batch.rows, "new": int(fresh.sum()),
-                 "status": "refused" if batch.failed else "read",
-                 "problems": [p.to_dict() for p in batch.problems]}
-        result.files.append(entry)
-        result.read += batch.rows
-        result.unchanged += int((~fresh).sum())
-        part = batch.frame[fresh].copy()
-        part["_failed"] = batch.failed
-        part["_batch"] = b_no
-        known = pa.concat_arrays([known, _large_text(keys[fresh])])
-        frames.append(part)
-    allnew = pd.concat(frames, ignore_index=False, keys=range(len(frames))) if frames else pd.DataFrame()
-    if len(allnew):
-        allnew = allnew.reset_index(drop=True)
-    result.new = len(allnew)
+    known, stored_ids = _known(conn, definition.id, ids, revs) if run.lookup else (np.zeros(len(frame), bool), set())
+    fresh = ~known
+    entry["rows"] += batch.rows
+    entry["new"] += int(fresh.sum())
+    if batch.failed:
+        entry["status"] = "refused"
+    if not entry["problems"]:
+        entry["problems"] = [p.to_dict() for p in batch.problems]
+    result.read += batch.rows
+    result.unchanged += int(known.sum())
+    new = frame[fresh].copy()
+    new["_failed"] = batch.failed
+    if len(new):
+        result.new += len(new)
+        run.touched.append(_store_new(conn, definition, batch, new.reset_index(drop=True), run, result, stored_ids))
+
+
+def _known(conn: sa.Connection, form: str, ids: pd.Series, revs: pd.Series) -> tuple[np.ndarray, set[str]]:
+    """Which (id, revision) pairs are stored already, and which of the ids are (any revision)."""
+    sub = T.submissions
+    wanted = ids.unique().tolist()
+    pairs: set[tuple[str, str]] = set()
+    for i in range(0, len(wanted), db.CHUNK):
+        pairs.update(conn.execute(sa.select(sub.c.submission_id, sub.c.revision).where(
+            sub.c.form == form, sub.c.submission_id.in_(wanted[i:i + db.CHUNK]))).all())
+    if not pairs:
+        return np.zeros(len(ids), bool), set()
+    known = np.fromiter(((i, r) in pairs for i, r in zip(ids.tolist(), revs.tolist())), dtype=bool, count=len(ids))
+    return known, {i for i, _ in pairs}
+
+
+def _settle(conn: sa.Connection, definition: FormDefinition, fetched: list[RawBatch], new_marks: dict[str, str],
+            run: _Run, result: FormResult) -> None:
+    """After every batch is stored: deletions seen in complete listings, keys they left refilled,
+    and the sources' watermarks."""
     if result.new:
-        touched.append(_store_new(conn, definition, batches, allnew, run_id, now, result))
-        new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}  # cleared once the exports are written
+        new_marks = {**new_marks, EXPORTS_PENDING: str(run.run_id)}  # cleared once the exports are written
     vacated: set = set()
-    for batch in batches:
+    for batch in fetched:
         if batch.complete:  # a full listing: what its source no longer has was deleted there
             gone, left = revisions.apply_deletions(conn, definition, batch.source,
                                                    set(batch.frame["_submission_id"].astype(str)))
             result.deleted += gone
             vacated |= left
-            touched.append(_keys(left))
+            run.touched.append(_keys(left))
     if vacated:
-        revisions.restore(conn, definition, vacated, now)
-        new_marks = {**new_marks, EXPORTS_PENDING: str(run_id)}
+        revisions.restore(conn, definition, vacated, run.now)
+        new_marks = {**new_marks, EXPORTS_PENDING: str(run.run_id)}
     for label, value in new_marks.items():
         db.upsert(conn, T.watermarks, pd.DataFrame([{"form": definition.id, "source": label, "value": value,
-                                                      "updated_at": now}]), ["form", "source"])
-    return pd.concat(touched, ignore_index=True) if touched else _keys(set())
+                                                      "updated_at": run.now}]), ["form", "source"])
 
 
 def _keys(keys) -> pd.DataFrame:
@@ -282,48 +383,35 @@ def _keys(keys) -> pd.DataFrame:
                          "period": pd.Series([k[1] for k in keys], dtype=object)})
 
 
-def _known_keys(conn: sa.Connection, form: str) -> pa.Array:
-    """'id<0x1F>revision' of every stored submission of the form, for a hash look-up by Arrow (a
-    Python set of a million keys, and pandas' isin over it, cost seconds per sync)."""
-    sub = T.submissions
-    rows = conn.execute(sa.select(sub.c.submission_id, sub.c.revision).where(sub.c.form == form)).all()
-    if not rows:
-        return pa.array([], type=pa.large_string())
-    ids, revisions = zip(*rows)
-    return pc.binary_join_element_wise(_large_text(ids), _large_text([str(r) for r in revisions]),
-                                       pa.scalar("\x1f", pa.large_string()))
-
-
-def _large_text(values) -> pa.Array:
-    arr = pa.array(values, type=pa.large_string())
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def _existing_rows(conn: sa.Connection, table: sa.Table, regions: pd.Series) -> pd.DataFrame:
-    """(region, period, _submitted_at, _submission_id) of the clean table, for the candidates'
-    regions only when they are few (a sync of 1,000 new rows need not read a million)."""
+def _existing_rows(conn: sa.Connection, table: sa.Table, cand: pd.DataFrame) -> pd.DataFrame:
+    """(region, period, _submitted_at, _submission_id) of the clean rows at the candidates' keys,
+    looked up by key a period at a time (a part of a million rows never reads the whole table)."""
     columns = [table.c.region, table.c.period, table.c._submitted_at, table.c._submission_id]
-    wanted = regions.dropna().unique().tolist()
-    if len(wanted) > 50_000:
-        return pd.read_sql(sa.select(*columns), conn)
-    parts = [pd.read_sql(sa.select(*columns).where(table.c.region.in_(wanted[i:i + db.CHUNK])), conn)
-             for i in range(0, len(wanted), db.CHUNK)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.read_sql(sa.select(*columns).where(sa.false()), conn)
+    parts = [pd.read_sql(sa.select(*columns).where(sa.false()), conn)]
+    for period, regions in cand.groupby("period", sort=True)["region"]:
+        wanted = regions.unique().tolist()
+        for i in range(0, len(wanted), db.CHUNK):
+            parts.append(pd.read_sql(sa.select(*columns).where(table.c.period == period,
+                                                               table.c.region.in_(wanted[i:i + db.CHUNK])), conn))
+    return pd.concat(parts, ignore_index=True)
 
 
-def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now, result: FormResult) -> pd.DataFrame:
-    """Store the new rows; returns the (region, period) keys they (or earlier versions they moved
-    away from) touch: those of checked rows, of refused rows as the completeness reads them, and the
-    keys left."""
+def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Run, result: FormResult,
+               stored_ids: set[str]) -> pd.DataFrame:
+    """Store the new rows of one batch; returns the (region, period) keys they (or earlier versions
+    they moved away from) touch: those of checked rows, of refused rows as the completeness reads
+    them, and the keys left. `stored_ids`: the batch's ids stored before (any revision)."""
     cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
     checked = check_frame(definition, allnew[ok]) if ok.any() else None
     valid = pd.Series(False, index=allnew.index)
     if checked is not None:
         valid.loc[checked.valid.index] = checked.valid
-    arrival = run_id * 10**10 + np.arange(len(allnew), dtype="int64")
+    arrival = run.run_id * 10**10 + run.arrivals + np.arange(len(allnew), dtype="int64")
+    run.arrivals += len(allnew)
     allnew["_arrival"] = arrival
     status = pd.Series("rejected", index=allnew.index, dtype=object)
+    now = run.now
 
     table = T.form_table(definition)
     vacated: set = set()  # keys an edited response left (revisions.retire_moved)
@@ -333,10 +421,10 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
                                      allnew.loc[checked.valid.index, "_submitted_at"], allnew.loc[checked.valid.index, "_arrival"])
         status.loc[lost] = "superseded"
         cand = typed.loc[winners].join(allnew.loc[winners, ["_submitted_at", "_submission_id", "_source"]])
-        existing = _existing_rows(conn, table, cand["region"])
-        # Stored rows arrived in earlier runs: they join as the oldest arrivals, so the one rule of
-        # latest_valid (later time wins; no time counts as oldest; ties go to the later arrival)
-        # settles new submissions against stored ones too.
+        existing = _existing_rows(conn, table, cand[["region", "period"]])
+        # Stored rows arrived earlier (in earlier runs, or earlier parts of this one): they join as
+        # the oldest arrivals, so the one rule of latest_valid (later time wins; no time counts as
+        # oldest; ties go to the later arrival) settles new submissions against stored ones too.
         n_old = len(existing)
         stored_ts = pd.to_datetime(existing["_submitted_at"]).dt.tz_localize("UTC")
         pool = pd.DataFrame({
@@ -350,13 +438,7 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         win_idx = cand.index[won[won >= n_old] - n_old]
         status.loc[win_idx] = "accepted"
         status.loc[cand.index[beaten[beaten >= n_old] - n_old]] = "superseded"
-        displaced = existing["_submission_id"].iloc[beaten[beaten < n_old]].tolist()
-        result.updated = len(displaced)
-        if displaced:
-            for i in range(0, len(displaced), db.CHUNK):
-                conn.execute(T.submissions.update().where(T.submissions.c.form == definition.id)
-                             .where(T.submissions.c.submission_id.in_(displaced[i:i + db.CHUNK]))
-                             .where(T.submissions.c.status == "accepted").values(status="superseded"))
+        _displace(conn, definition, existing["_submission_id"].iloc[beaten[beaten < n_old]].tolist(), run, result)
         rows = typed.loc[win_idx, definition.columns].copy()
         for f in definition.fields:
             if f.type == "date":
@@ -365,8 +447,8 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         rows["_submission_id"] = allnew.loc[win_idx, "_submission_id"].to_numpy()
         rows["_source"] = allnew.loc[win_idx, "_source"].to_numpy()
         rows["_synced_at"] = now
-        db.upsert(conn, table, rows, ["region", "period"])
-        vacated = revisions.retire_moved(conn, definition, allnew, typed, status)
+        db.upsert(conn, table, rows.sort_values(["region", "period"]), ["region", "period"])
+        vacated = revisions.retire_moved(conn, definition, allnew, typed, status, stored_ids)
 
     subs = pd.DataFrame({
         "form": definition.id,
@@ -379,17 +461,17 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
         "submitted_at": db.naive_utc(allnew["_submitted_at"]),
         "answers": answers_json(allnew, cols),  # json.dumps per row, built column-wise
         "status": status,
-        "run_id": run_id,
+        "run_id": run.run_id,
     })
-    db.insert(conn, T.submissions, subs)
+    db.insert(conn, T.submissions, subs.sort_values("submission_id"))  # in key order: far fewer page writes
     revisions.restore(conn, definition, vacated, now)
 
-    rejected = _rejected_rows(definition, batches, allnew, checked, status, now)
+    rejected = _rejected_rows(definition, batch, allnew, checked, status, now)
     if len(rejected):
         db.insert(conn, T.rejected_table(definition), rejected)
-    result.accepted = int((status == "accepted").sum())
-    result.rejected = int((status == "rejected").sum())
-    result.superseded = int((status == "superseded").sum())
+    result.accepted += int((status == "accepted").sum())
+    result.rejected += int((status == "rejected").sum())
+    result.superseded += int((status == "superseded").sum())
     touched = [_keys(vacated)]
     if checked is not None:
         touched.append(checked.typed[["region", "period"]].astype(object))
@@ -399,7 +481,25 @@ def _store_new(conn, definition, batches, allnew: pd.DataFrame, run_id: int, now
     return pd.concat(touched, ignore_index=True).dropna().drop_duplicates()
 
 
-def _rejected_rows(definition, batches, allnew, checked, status, now) -> pd.DataFrame:
+def _displace(conn: sa.Connection, definition: FormDefinition, displaced: list[str], run: _Run,
+              result: FormResult) -> None:
+    """Mark stored winners beaten by new rows superseded. One accepted earlier in this same run (an
+    earlier part of the file) counts as superseded, not as an update, as a one-piece read counts it."""
+    if not displaced:
+        return
+    sub = T.submissions
+    this_run = 0
+    for i in range(0, len(displaced), db.CHUNK):
+        where = (sub.c.form == definition.id, sub.c.submission_id.in_(displaced[i:i + db.CHUNK]),
+                 sub.c.status == "accepted")
+        this_run += conn.execute(sa.select(sa.func.count()).where(*where, sub.c.run_id == run.run_id)).scalar_one()
+        conn.execute(sub.update().where(*where).values(status="superseded"))
+    result.updated += len(displaced) - this_run
+    result.accepted -= this_run
+    result.superseded += this_run
+
+
+def _rejected_rows(definition, batch, allnew, checked, status, now) -> pd.DataFrame:
     """One row per error of each refused submission; a failed file's error is given to each of its rows."""
     parts = []
     meta = allnew[["_submission_id", "_row", "_submitted_at", "_source"]].copy()
@@ -410,11 +510,9 @@ def _rejected_rows(definition, batches, allnew, checked, status, now) -> pd.Data
         parts.append(p[["index", "field", "value", "code", "message_id", "message_en"]])
     failed = allnew.index[allnew["_failed"].astype(bool)]
     if len(failed):
-        for b_no, grp in allnew.loc[failed].groupby("_batch"):
-            for prob in batches[b_no].problems:
-                if prob.level != "error":
-                    continue
-                parts.append(pd.DataFrame({"index": grp.index, "field": prob.field, "value": prob.value,
+        for prob in batch.problems:
+            if prob.level == "error":
+                parts.append(pd.DataFrame({"index": failed, "field": prob.field, "value": prob.value,
                                            "code": prob.code, "message_id": prob.message_id,
                                            "message_en": prob.message_en}))
     if not parts:
