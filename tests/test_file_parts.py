@@ -1,0 +1,168 @@
+"""Large CSV files are read a part at a time, and a file that only grew is read from where it ended.
+
+Both are only ways of reading: every test compares the tables they leave with those a whole read
+of the same files leaves (db_servers.snapshot), and the counts the sync reports."""
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from db_servers import snapshot
+from forms_sync.definition.model import load_definitions
+from forms_sync.sources import files
+from forms_sync.store import tables as T
+from forms_sync.sync import COUNTS, run_sync
+from sync_data import write_project
+
+COUNTED = (*COUNTS, "deleted")
+
+
+def project(folder: Path) -> Path:
+    """The generated two-form project (resubmissions, refused rows, awkward text), with exact
+    repeats of earlier rows appended to one file, so repeats fall in different parts."""
+    config = write_project(folder, regencies=120, months=3, files=2)
+    target = sorted((folder / "in").glob("sekolah_*.csv"))[0]
+    with open(target, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    with open(target, "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows[1:4] + rows[1:2])  # one row three times in all
+    return config
+
+
+def sync(config: Path, monkeypatch, url: str, *, parts: bool, full: bool = False):
+    monkeypatch.setenv("FORMS_SYNC_DATABASE_URL", url)
+    monkeypatch.setattr(files, "STREAM_BYTES", 0 if parts else 10**15)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 37)
+    result = run_sync(config, export=False, full=full)
+    return result, {f.form: {k: getattr(f, k) for k in COUNTED} for f in result.forms}
+
+
+def tables(url: str, config: Path, *, runs_differ: bool = False) -> dict:
+    snap = snapshot(url, load_definitions(config.parent / "defs").values())
+    snap.pop("_watermarks")  # how a file was read is part of its watermark
+    if runs_differ:  # the order of arrival within a run (column 5) depends on how rows were split in runs
+        snap["_submissions"] = Counter({k[:5] + k[6:]: n for k, n in snap["_submissions"].items()})
+    return snap
+
+
+def test_parts_store_exactly_what_a_whole_read_stores(tmp_path, monkeypatch):
+    a, b = project(tmp_path / "a"), project(tmp_path / "b")
+    whole, whole_counts = sync(a, monkeypatch, f"sqlite:///{tmp_path / 'a.db'}", parts=False)
+    parted, parted_counts = sync(b, monkeypatch, f"sqlite:///{tmp_path / 'b.db'}", parts=True)
+    assert parted_counts == whole_counts
+    assert whole_counts["rekap_sekolah"]["superseded"] > 0 and whole_counts["rekap_sekolah"]["rejected"] > 0
+    assert tables(f"sqlite:///{tmp_path / 'a.db'}", a) == tables(f"sqlite:///{tmp_path / 'b.db'}", b)
+    # the repeated row is three submissions with three ids, in both
+    with sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}").connect() as conn:
+        ids = conn.execute(sa.select(T.submissions.c.submission_id)).scalars().all()
+    assert len(ids) == len(set(ids)) == sum(c["new"] for c in parted_counts.values())
+
+
+def grow(config: Path, extra: int) -> Path:
+    """Append `extra` later submissions (copies of the first rows, a month later) to a sekolah file."""
+    target = sorted((config.parent / "in").glob("sekolah_*.csv"))[0]
+    with open(target, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:extra + 1]
+    stamp = header.index("Stempel waktu") if "Stempel waktu" in header else 0
+    with open(target, "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([[c if i != stamp else c.replace("2026", "2027", 1) for i, c in enumerate(r)]
+                                  for r in body])
+    return target
+
+
+def test_a_grown_file_is_read_from_where_it_ended(tmp_path, monkeypatch):
+    a, b = project(tmp_path / "a"), project(tmp_path / "b")
+    url_a, url_b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    sync(a, monkeypatch, url_a, parts=True)
+    grow(a, 50)
+    _, counts = sync(a, monkeypatch, url_a, parts=True)
+    assert counts["rekap_sekolah"]["read"] == 50  # only the appended rows were read
+    assert counts["rekap_sekolah"]["new"] == 50 and counts["rekap_puskesmas"]["read"] == 0
+    # the same as syncing the grown files at once
+    grow(b, 50)
+    sync(b, monkeypatch, url_b, parts=True)
+    assert tables(url_a, a, runs_differ=True) == tables(url_b, b, runs_differ=True)
+    # and again: the grown file is unchanged now
+    _, counts = sync(a, monkeypatch, url_a, parts=True)
+    assert counts["rekap_sekolah"]["read"] == 0 and counts["rekap_sekolah"]["new"] == 0
+
+
+def test_a_grown_file_keeps_counting_repeats_of_its_rows(tmp_path, monkeypatch):
+    """A row appended again, identical to one read last time, is a new submission with the id a
+    whole read gives its second occurrence (so --full later finds every row known)."""
+    a = project(tmp_path / "a")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    sync(a, monkeypatch, url, parts=True)
+    target = sorted((a.parent / "in").glob("sekolah_*.csv"))[0]
+    with open(target, newline="", encoding="utf-8") as fh:
+        first = list(csv.reader(fh))[1]  # already there three times
+    with open(target, "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([first, first])
+    _, counts = sync(a, monkeypatch, url, parts=True)
+    assert counts["rekap_sekolah"]["new"] == 2
+    _, again = sync(a, monkeypatch, url, parts=True, full=True)
+    assert again["rekap_sekolah"]["new"] == 0 and again["rekap_sekolah"]["unchanged"] == again["rekap_sekolah"]["read"]
+
+
+def test_a_file_changed_before_its_end_is_read_whole_again(tmp_path, monkeypatch):
+    a = project(tmp_path / "a")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    sync(a, monkeypatch, url, parts=True)
+    target = grow(a, 5)
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("Final", "Sementara", 1), encoding="utf-8")  # an edit near the top
+    _, counts = sync(a, monkeypatch, url, parts=True)
+    rows = len(list(csv.reader(open(target, newline="", encoding="utf-8")))) - 1
+    assert counts["rekap_sekolah"]["read"] == rows  # every row read again...
+    assert counts["rekap_sekolah"]["new"] == 6  # ...the edited one and the five appended are new
+
+
+def test_a_late_bad_timestamp_refuses_the_whole_file_as_a_whole_read_does(tmp_path, monkeypatch):
+    """A file-level fault found in a later part rolls back the parts already stored."""
+    a, b = project(tmp_path / "a"), project(tmp_path / "b")
+    for config in (a, b):
+        target = sorted((config.parent / "in").glob("sekolah_*.csv"))[0]
+        lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+        rows = list(csv.reader(lines))
+        stamp = rows[0].index("Stempel waktu")
+        rows[-2][stamp] = "kemarin sore"
+        with open(target, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    whole, whole_counts = sync(a, monkeypatch, f"sqlite:///{tmp_path / 'a.db'}", parts=False)
+    parted, parted_counts = sync(b, monkeypatch, f"sqlite:///{tmp_path / 'b.db'}", parts=True)
+    assert parted_counts == whole_counts
+    refused = [e for e in parted.forms[0].files if e.get("status") == "refused"]
+    assert len(refused) == 1 and refused[0]["problems"][0]["code"] == "bad_timestamp"
+    assert tables(f"sqlite:///{tmp_path / 'a.db'}", a) == tables(f"sqlite:///{tmp_path / 'b.db'}", b)
+
+
+def test_ragged_rows_found_in_parts_are_refused_as_a_whole_read_refuses_them(tmp_path, monkeypatch):
+    a = project(tmp_path / "a")
+    target = sorted((a.parent / "in").glob("sekolah_*.csv"))[0]
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u\n")
+    result, counts = sync(a, monkeypatch, f"sqlite:///{tmp_path / 'a.db'}", parts=True)
+    entry = next(e for e in result.forms[0].files if e["source"].endswith(target.name))
+    assert entry["status"] == "unreadable" and "cells but the header has" in json.dumps(entry)
+    assert result.exit_code == 3
+
+
+def test_bare_sha256_watermarks_of_earlier_versions_still_mean_unchanged(tmp_path, monkeypatch):
+    a = project(tmp_path / "a")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    sync(a, monkeypatch, url, parts=True)
+    engine = sa.create_engine(url)
+    w = T.watermarks
+    with engine.begin() as conn:
+        for source, value in conn.execute(sa.select(w.c.source, w.c.value)).all():
+            if source.startswith("file:"):
+                conn.execute(w.update().where(w.c.source == source).values(value=json.loads(value)["sha256"]))
+    engine.dispose()
+    _, counts = sync(a, monkeypatch, url, parts=True)
+    assert all(c["read"] == 0 for c in counts.values())
