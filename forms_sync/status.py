@@ -74,6 +74,15 @@ def _scope(conn: sa.Connection, definition: FormDefinition, rej: pd.DataFrame, t
     return scope
 
 
+def _deadline(definition: FormDefinition, timezone: str, period: str) -> dt.datetime | None:
+    """When `period` stops being on time, as stored (naive UTC): local midnight after the day
+    `due_days` after the period ends; None when the definition sets no `due_days`."""
+    if definition.due_days is None:
+        return None
+    day = periods.period_bounds(period)[1] + dt.timedelta(days=definition.due_days + 1)
+    return dt.datetime.combine(day, dt.time(0), ZoneInfo(timezone)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
 def _build(definition: FormDefinition, timezone: str, period_col: np.ndarray, region_col: np.ndarray,
            acc: pd.DataFrame, rej: pd.DataFrame) -> pd.DataFrame:
     """The rows for the (period, region) pairs given (distinct, regions of the form's level), built
@@ -112,11 +121,7 @@ def _build(definition: FormDefinition, timezone: str, period_col: np.ndarray, re
     submitted[at[found]] = stamps.to_numpy(dtype="datetime64[ns]")[found]
     on_time = np.full(size, None, dtype=object)
     if definition.due_days is not None:
-        tz = ZoneInfo(timezone)
-        deadlines = np.array([
-            np.datetime64(dt.datetime.combine(periods.period_bounds(p)[1] + dt.timedelta(days=definition.due_days + 1),
-                                              dt.time(0), tz).astimezone(dt.timezone.utc).replace(tzinfo=None), "ns")
-            for p in scope])
+        deadlines = np.array([np.datetime64(_deadline(definition, timezone, p), "ns") for p in scope])
         timed = (status == "accepted") & ~np.isnat(submitted)
         on_time[timed] = [bool(v) for v in (submitted < deadlines[row_period])[timed]]
     return pd.DataFrame({
@@ -157,6 +162,26 @@ def _write(conn: sa.Connection, definition: FormDefinition, frame: pd.DataFrame)
     return written
 
 
+def _write_in_python(conn: sa.Connection, definition: FormDefinition, timezone: str, whole: list[str],
+                     everything: bool, by_period: dict[str, list[str]], rej: pd.DataFrame) -> int:
+    """The rows of the periods `whole` (`everything`: those are all periods in scope) and of the
+    keys `by_period`, built in pandas."""
+    written = 0
+    if whole:
+        acc = _accepted(conn, definition, None if everything else whole)
+        written += _write(conn, definition, _build(definition, timezone, *_all_regions(definition, whole), acc, rej))
+    if by_period:
+        period_col, region_col, parts = [], [], []
+        for period, regs in by_period.items():
+            period_col += [period] * len(regs)
+            region_col += regs
+            parts.append(_accepted(conn, definition, [period], regs))
+        acc = pd.concat(parts, ignore_index=True)
+        written += _write(conn, definition, _build(definition, timezone, np.asarray(period_col, dtype=object),
+                                                   np.asarray(region_col, dtype=object), acc, rej))
+    return written
+
+
 def _fingerprint(definition: FormDefinition, timezone: str) -> str:
     codes = regions.load().codes_for_level(definition.respondent)
     digest = hashlib.sha256("\n".join(codes).encode()).hexdigest()[:16]
@@ -179,7 +204,8 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
                                                         w.c.source == COMPLETENESS_MARK)).scalar()
     rej = _rejected(conn, definition)
     scope = _scope(conn, definition, rej, today)
-    n = len(regions.load().codes_for_level(definition.respondent))
+    expected = regions.load().codes_for_level(definition.respondent)
+    n = len(expected)
     by_period: dict[str, list[str]] = {}
     if touched is None or stored_fp != fingerprint:
         conn.execute(c.delete().where(c.c.form == definition.id))
@@ -204,22 +230,10 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
             for i in range(0, len(regs), db.CHUNK):
                 conn.execute(c.delete().where(c.c.form == definition.id, c.c.period == period,
                                               c.c.region.in_(regs[i:i + db.CHUNK])))
-    written = 0
-    if whole:
-        whole_list = sorted(whole)
-        acc = _accepted(conn, definition, None if whole == scope else whole_list)
-        written += _write(conn, definition, _build(definition, timezone, *_all_regions(definition, whole_list), acc, rej))
-    if by_period:
-        expected = pd.Index(regions.load().codes_for_level(definition.respondent))
-        period_col, region_col, parts = [], [], []
-        for period, regs in by_period.items():
-            regs = [r for r, ok in zip(regs, expected.get_indexer(regs) >= 0) if ok]
-            period_col += [period] * len(regs)
-            region_col += regs
-            parts.append(_accepted(conn, definition, [period], regs))
-        acc = pd.concat(parts, ignore_index=True)
-        written += _write(conn, definition, _build(definition, timezone, np.asarray(period_col, dtype=object),
-                                                   np.asarray(region_col, dtype=object), acc, rej))
+    if by_period:  # only regions of the form's level have rows
+        known = set(expected)
+        by_period = {period: [r for r in regs if r in known] for period, regs in by_period.items()}
+    written = _write_in_python(conn, definition, timezone, sorted(whole), whole == scope, by_period, rej)
     if stored_fp != fingerprint:
         db.upsert(conn, w, pd.DataFrame([{"form": definition.id, "source": COMPLETENESS_MARK, "value": fingerprint,
                                           "updated_at": db.utcnow()}]), ["form", "source"])
