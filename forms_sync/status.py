@@ -10,12 +10,16 @@ consistent with the data), and only the (region, period) keys it touched, the pe
 scope (the latest ended one) and the periods no longer in scope; the rest is unchanged by definition.
 Whatever else decides the rows (level, period type, `due_days`, time zone, the region list) is
 kept as a fingerprint in `_watermarks`; when it changes, every period is rewritten.
+
+On SQLite and PostgreSQL the database builds the rows itself (one INSERT ... SELECT per period,
+`_insert_select`), since a village form has a million of them; elsewhere pandas builds them.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -74,6 +78,15 @@ def _scope(conn: sa.Connection, definition: FormDefinition, rej: pd.DataFrame, t
     return scope
 
 
+def _deadline(definition: FormDefinition, timezone: str, period: str) -> dt.datetime | None:
+    """When `period` stops being on time, as stored (naive UTC): local midnight after the day
+    `due_days` after the period ends; None when the definition sets no `due_days`."""
+    if definition.due_days is None:
+        return None
+    day = periods.period_bounds(period)[1] + dt.timedelta(days=definition.due_days + 1)
+    return dt.datetime.combine(day, dt.time(0), ZoneInfo(timezone)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
 def _build(definition: FormDefinition, timezone: str, period_col: np.ndarray, region_col: np.ndarray,
            acc: pd.DataFrame, rej: pd.DataFrame) -> pd.DataFrame:
     """The rows for the (period, region) pairs given (distinct, regions of the form's level), built
@@ -112,11 +125,7 @@ def _build(definition: FormDefinition, timezone: str, period_col: np.ndarray, re
     submitted[at[found]] = stamps.to_numpy(dtype="datetime64[ns]")[found]
     on_time = np.full(size, None, dtype=object)
     if definition.due_days is not None:
-        tz = ZoneInfo(timezone)
-        deadlines = np.array([
-            np.datetime64(dt.datetime.combine(periods.period_bounds(p)[1] + dt.timedelta(days=definition.due_days + 1),
-                                              dt.time(0), tz).astimezone(dt.timezone.utc).replace(tzinfo=None), "ns")
-            for p in scope])
+        deadlines = np.array([np.datetime64(_deadline(definition, timezone, p), "ns") for p in scope])
         timed = (status == "accepted") & ~np.isnat(submitted)
         on_time[timed] = [bool(v) for v in (submitted < deadlines[row_period])[timed]]
     return pd.DataFrame({
@@ -157,6 +166,61 @@ def _write(conn: sa.Connection, definition: FormDefinition, frame: pd.DataFrame)
     return written
 
 
+def _in_database(conn: sa.Connection) -> bool:
+    """Whether the database can expand a bound list of regions itself (as db.insert_repeated does),
+    so `_insert_select` can build the rows there; elsewhere they are built in Python."""
+    name = conn.dialect.name
+    return name == "postgresql" or (name == "sqlite" and sqlite3.sqlite_version_info >= (3, 38))
+
+
+def _insert_select(conn: sa.Connection, definition: FormDefinition, timezone: str, period: str,
+                   regions_of: list[str], refused: list[str]) -> int:
+    """Write the rows of `regions_of` (distinct, of the form's level) in `period` with one
+    INSERT ... SELECT, the same rows `_build` + `_write` give: the list (json_each on SQLite, unnest
+    on PostgreSQL) is joined to the clean table on its primary key (region, period), so no row
+    passes through Python. `refused`: regions with refused answers in the period (any, a list)."""
+    if not regions_of:
+        return 0
+    if conn.dialect.name == "postgresql":
+        rows, refused_rows = "unnest(CAST(:regions AS text[])) AS e(value)", "SELECT unnest(CAST(:refused AS text[]))"
+        form, key, deadline = "CAST(:form AS text)", "CAST(:period AS text)", "CAST(:deadline AS timestamp)"
+        regions_value, refused_value = list(regions_of), list(refused)
+    else:  # SQLite: times are text in one fixed format, so text order is time order; booleans 0/1
+        rows, refused_rows = "json_each(:regions) AS e", "SELECT value FROM json_each(:refused)"
+        form, key, deadline = ":form", ":period", ":deadline"
+        regions_value, refused_value = (json.dumps(list(v), ensure_ascii=False) for v in (regions_of, refused))
+    # on_time: NULL unless accepted (t matched) with a time and the definition has a deadline
+    sql = (f"INSERT INTO {db.quote(conn, T.completeness.name)} (form, period, region, status, on_time, _submitted_at) "
+           f"SELECT {form}, {key}, e.value, CASE WHEN t.region IS NOT NULL THEN 'accepted' "
+           f"WHEN e.value IN ({refused_rows}) THEN 'rejected' ELSE 'missing' END, "
+           f"t._submitted_at < {deadline}, t._submitted_at "
+           f"FROM {rows} LEFT JOIN {db.quote(conn, definition.id)} AS t ON t.region = e.value AND t.period = {key}")
+    statement = sa.text(sql).bindparams(sa.bindparam("deadline", type_=T.TIMESTAMP))  # the stored text on SQLite
+    conn.execute(statement, {"form": definition.id, "period": period, "regions": regions_value,
+                             "refused": refused_value, "deadline": _deadline(definition, timezone, period)})
+    return len(regions_of)
+
+
+def _write_in_python(conn: sa.Connection, definition: FormDefinition, timezone: str, whole: list[str],
+                     everything: bool, by_period: dict[str, list[str]], rej: pd.DataFrame) -> int:
+    """The rows of the periods `whole` (`everything`: those are all periods in scope) and of the
+    keys `by_period`, built in pandas: for databases that cannot expand a bound list."""
+    written = 0
+    if whole:
+        acc = _accepted(conn, definition, None if everything else whole)
+        written += _write(conn, definition, _build(definition, timezone, *_all_regions(definition, whole), acc, rej))
+    if by_period:
+        period_col, region_col, parts = [], [], []
+        for period, regs in by_period.items():
+            period_col += [period] * len(regs)
+            region_col += regs
+            parts.append(_accepted(conn, definition, [period], regs))
+        acc = pd.concat(parts, ignore_index=True)
+        written += _write(conn, definition, _build(definition, timezone, np.asarray(period_col, dtype=object),
+                                                   np.asarray(region_col, dtype=object), acc, rej))
+    return written
+
+
 def _fingerprint(definition: FormDefinition, timezone: str) -> str:
     codes = regions.load().codes_for_level(definition.respondent)
     digest = hashlib.sha256("\n".join(codes).encode()).hexdigest()[:16]
@@ -179,7 +243,8 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
                                                         w.c.source == COMPLETENESS_MARK)).scalar()
     rej = _rejected(conn, definition)
     scope = _scope(conn, definition, rej, today)
-    n = len(regions.load().codes_for_level(definition.respondent))
+    expected = regions.load().codes_for_level(definition.respondent)
+    n = len(expected)
     by_period: dict[str, list[str]] = {}
     if touched is None or stored_fp != fingerprint:
         conn.execute(c.delete().where(c.c.form == definition.id))
@@ -204,22 +269,16 @@ def update_completeness(conn: sa.Connection, definition: FormDefinition, timezon
             for i in range(0, len(regs), db.CHUNK):
                 conn.execute(c.delete().where(c.c.form == definition.id, c.c.period == period,
                                               c.c.region.in_(regs[i:i + db.CHUNK])))
-    written = 0
-    if whole:
-        whole_list = sorted(whole)
-        acc = _accepted(conn, definition, None if whole == scope else whole_list)
-        written += _write(conn, definition, _build(definition, timezone, *_all_regions(definition, whole_list), acc, rej))
-    if by_period:
-        expected = pd.Index(regions.load().codes_for_level(definition.respondent))
-        period_col, region_col, parts = [], [], []
-        for period, regs in by_period.items():
-            regs = [r for r, ok in zip(regs, expected.get_indexer(regs) >= 0) if ok]
-            period_col += [period] * len(regs)
-            region_col += regs
-            parts.append(_accepted(conn, definition, [period], regs))
-        acc = pd.concat(parts, ignore_index=True)
-        written += _write(conn, definition, _build(definition, timezone, np.asarray(period_col, dtype=object),
-                                                   np.asarray(region_col, dtype=object), acc, rej))
+    if by_period:  # only regions of the form's level have rows
+        known = set(expected)
+        by_period = {period: [r for r in regs if r in known] for period, regs in by_period.items()}
+    if not _in_database(conn):
+        written = _write_in_python(conn, definition, timezone, sorted(whole), whole == scope, by_period, rej)
+    else:
+        written = 0
+        refused = rej.groupby("period")["region"].agg(list).to_dict() if len(rej) else {}
+        for period, regs in [*((p, expected) for p in sorted(whole)), *by_period.items()]:
+            written += _insert_select(conn, definition, timezone, period, regs, refused.get(period, []))
     if stored_fp != fingerprint:
         db.upsert(conn, w, pd.DataFrame([{"form": definition.id, "source": COMPLETENESS_MARK, "value": fingerprint,
                                           "updated_at": db.utcnow()}]), ["form", "source"])
