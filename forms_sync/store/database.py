@@ -437,3 +437,24 @@ def load_regions(conn: sa.Connection) -> None:
         return  # (the table itself is built only when it must be written: a third of a second)
     conn.execute(T.regions.delete())
     insert(conn, T.regions, reference.dimension_table())
+
+
+def rows_matching(conn: sa.Connection, table: sa.Table, keys: pd.DataFrame, columns: list[str], *where) -> pd.DataFrame:
+    """`columns` of the rows of `table` whose values in the columns of `keys` equal one row of `keys`.
+
+    The keys go to a temporary table that one query reads through `table`'s index: an IN list per
+    few thousand keys costs a compiled statement and a round trip each."""
+    keys = keys.drop_duplicates()
+    temp = sa.Table("_match_" + "_".join(keys.columns)[:50],  # one per key shape
+                    sa.MetaData(), *[sa.Column(c, table.c[c].type) for c in keys.columns],
+                    prefixes=["TEMPORARY"], **T.MYSQL_OPTIONS)
+    # `IN (SELECT ...)`, not a join: SQLite then probes `table`'s index once per key, where a join
+    # may scan `table` for the `where` terms instead
+    matched = sa.tuple_(*[table.c[c] for c in keys.columns]) if len(keys.columns) > 1 else table.c[keys.columns[0]]
+    query = sa.select(*[table.c[c] for c in columns]).where(matched.in_(sa.select(*temp.c)), *where)
+    if keys.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    conn.execute(sa.schema.CreateTable(temp, if_not_exists=True))
+    conn.execute(temp.delete())
+    insert(conn, temp, keys)
+    return pd.read_sql(query, conn)
