@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -277,8 +279,14 @@ def _store_file(conn: sa.Connection, cfg: Config, definition: FormDefinition, it
     savepoint = conn.begin_nested()
     try:
         try:
-            for batch in item.batches(definition, cfg.timezone, earlier):
-                _store_batch(conn, definition, batch, run, part, entry)
+            if item.appended_only:  # small, and its reader asks the database (earlier): in this thread
+                for batch in item.batches(definition, cfg.timezone, earlier):
+                    _store_batch(conn, definition, batch, run, part, entry)
+            else:
+                fresh = not run.lookup  # nothing stored can share an id with it: check every row ahead
+                for batch, checked in _ahead(item.batches(definition, cfg.timezone),
+                                             lambda b: _check_ahead(definition, b) if fresh else None):
+                    _store_batch(conn, definition, batch, run, part, entry, checked)
         except StreamBroken:
             roll_back()
             log.info("form %s: %s is read whole", definition.id, item.label)
@@ -296,6 +304,26 @@ def _store_file(conn: sa.Connection, cfg: Config, definition: FormDefinition, it
         setattr(result, name, getattr(result, name) + getattr(part, name))
     result.files.append(entry)
     return item.watermark()
+
+
+def _ahead(batches: Iterator[RawBatch], prepare) -> Iterator[tuple[RawBatch, object]]:
+    """(batch, prepare(batch)) for each batch, the next one read and prepared by a worker thread
+    while this one is written: parsing and checking (mostly Arrow kernels, which release the GIL)
+    overlap the database's work. The worker's exceptions (StreamBroken too) arrive here."""
+    def step():
+        batch = next(batches, None)
+        return None if batch is None else (batch, prepare(batch))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(step)
+        while (got := pending.result()) is not None:
+            pending = pool.submit(step)
+            yield got
+
+
+def _check_ahead(definition: FormDefinition, batch: RawBatch):
+    """check_frame of a whole batch, when every row of it will be new (see _store_batch)."""
+    return check_frame(definition, batch.frame) if len(batch.frame) and not batch.failed else None
 
 
 def _occurrences_stored(conn: sa.Connection, form: str, source: str, ids: list[str]) -> dict[str, int]:
@@ -316,8 +344,9 @@ def _occurrences_stored(conn: sa.Connection, form: str, source: str, ids: list[s
 
 
 def _store_batch(conn: sa.Connection, definition: FormDefinition, batch: RawBatch, run: _Run, result: FormResult,
-                 entry: dict) -> None:
-    """Store the submissions of one batch not stored before; counts go to `result` and `entry`."""
+                 entry: dict, checked=None) -> None:
+    """Store the submissions of one batch not stored before; counts go to `result` and `entry`.
+    `checked`: check_frame of the whole batch, done ahead (used when every row is new)."""
     frame = batch.frame
     if "_revision" not in frame:
         frame["_revision"] = "1"
@@ -337,21 +366,20 @@ def _store_batch(conn: sa.Connection, definition: FormDefinition, batch: RawBatc
     new["_failed"] = batch.failed
     if len(new):
         result.new += len(new)
-        run.touched.append(_store_new(conn, definition, batch, new.reset_index(drop=True), run, result, stored_ids))
+        run.touched.append(_store_new(conn, definition, batch, new.reset_index(drop=True), run, result, stored_ids,
+                                      checked if fresh.all() else None))
 
 
 def _known(conn: sa.Connection, form: str, ids: pd.Series, revs: pd.Series) -> tuple[np.ndarray, set[str]]:
     """Which (id, revision) pairs are stored already, and which of the ids are (any revision)."""
     sub = T.submissions
-    wanted = ids.unique().tolist()
-    pairs: set[tuple[str, str]] = set()
-    for i in range(0, len(wanted), db.CHUNK):
-        pairs.update(conn.execute(sa.select(sub.c.submission_id, sub.c.revision).where(
-            sub.c.form == form, sub.c.submission_id.in_(wanted[i:i + db.CHUNK]))).all())
-    if not pairs:
+    found = db.rows_matching(conn, sub, pd.DataFrame({"submission_id": ids.astype(object)}),
+                             ["submission_id", "revision"], sub.c.form == form)
+    if found.empty:
         return np.zeros(len(ids), bool), set()
+    pairs = set(zip(found["submission_id"], found["revision"]))
     known = np.fromiter(((i, r) in pairs for i, r in zip(ids.tolist(), revs.tolist())), dtype=bool, count=len(ids))
-    return known, {i for i, _ in pairs}
+    return known, set(found["submission_id"])
 
 
 def _settle(conn: sa.Connection, definition: FormDefinition, fetched: list[RawBatch], new_marks: dict[str, str],
@@ -384,26 +412,20 @@ def _keys(keys) -> pd.DataFrame:
 
 
 def _existing_rows(conn: sa.Connection, table: sa.Table, cand: pd.DataFrame) -> pd.DataFrame:
-    """(region, period, _submitted_at, _submission_id) of the clean rows at the candidates' keys,
-    looked up by key a period at a time (a part of a million rows never reads the whole table)."""
-    columns = [table.c.region, table.c.period, table.c._submitted_at, table.c._submission_id]
-    parts = [pd.read_sql(sa.select(*columns).where(sa.false()), conn)]
-    for period, regions in cand.groupby("period", sort=True)["region"]:
-        wanted = regions.unique().tolist()
-        for i in range(0, len(wanted), db.CHUNK):
-            parts.append(pd.read_sql(sa.select(*columns).where(table.c.period == period,
-                                                               table.c.region.in_(wanted[i:i + db.CHUNK])), conn))
-    return pd.concat(parts, ignore_index=True)
+    """(region, period, _submitted_at, _submission_id) of the clean rows at the candidates' keys."""
+    return db.rows_matching(conn, table, cand[["region", "period"]].astype(object),
+                            ["region", "period", "_submitted_at", "_submission_id"])
 
 
 def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Run, result: FormResult,
-               stored_ids: set[str]) -> pd.DataFrame:
+               stored_ids: set[str], checked=None) -> pd.DataFrame:
     """Store the new rows of one batch; returns the (region, period) keys they (or earlier versions
     they moved away from) touch: those of checked rows, of refused rows as the completeness reads
     them, and the keys left. `stored_ids`: the batch's ids stored before (any revision)."""
     cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
-    checked = check_frame(definition, allnew[ok]) if ok.any() else None
+    if checked is None and ok.any():
+        checked = check_frame(definition, allnew[ok])
     valid = pd.Series(False, index=allnew.index)
     if checked is not None:
         valid.loc[checked.valid.index] = checked.valid

@@ -68,7 +68,8 @@ def log_lines(log) -> list[dict]:
 def storing(lines: list[dict]) -> bool:
     """A form announced a transaction with something to write, and has not reported its result."""
     last = [e for e in lines if e["message"].startswith("form ")]
-    return bool(last) and "storing" in last[-1]["message"] and not last[-1]["message"].endswith(" 0 batch(es) in one transaction")
+    return bool(last) and "to store in one transaction" in last[-1]["message"] and \
+        not last[-1]["message"].endswith(": 0 batch(es) and 0 file(s) to store in one transaction")
 
 
 def run_to_end(ctx, config, log) -> int:
