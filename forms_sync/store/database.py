@@ -2,9 +2,9 @@
 
 Any SQLAlchemy URL works; SQLite is the default, PostgreSQL (psycopg 3) and MariaDB/MySQL
 (PyMySQL) are tested live. Bulk writes take the fastest plain path each database offers: COPY on
-PostgreSQL, one DB-API executemany of tuples on SQLite, large multi-row INSERT statements on
-MySQL/MariaDB; upserts de-duplicate by key first because PostgreSQL refuses a batch that touches
-one key twice.
+PostgreSQL (of CSV that Arrow renders, for large frames), one DB-API executemany of tuples on
+SQLite, large multi-row INSERT statements on MySQL/MariaDB; upserts de-duplicate by key first
+because PostgreSQL refuses a batch that touches one key twice.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import sqlite3
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,13 @@ from forms_sync.definition.model import FormDefinition
 from forms_sync.errors import ConfigError, DatabaseError, SchemaChangeRefused, UnreadableSource
 from forms_sync.store import tables as T
 
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where used: only PostgreSQL's bulk path needs it
+
 CHUNK = 5_000  # rows per statement with bound parameters (IN lists, the generic fallback)
 BATCH = 50_000  # rows per DB-API executemany call
-COPY_MIN_ROWS = 1_000  # below this, a staging table costs more than it saves
+COPY_MIN_ROWS = 1_000  # below this, a staging table costs more than it saves (and CSV rendering too)
+COPY_BLOCK = 100_000  # rows of CSV handed to PostgreSQL's COPY at a time
 STATEMENT_BYTES = 1_000_000  # MySQL multi-row INSERTs: well under any max_allowed_packet (4 MB and up)
 SQLITE_CACHE_KB = 256 * 1024  # SQLite page cache per connection
 DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
@@ -175,6 +180,10 @@ def quote(conn: sa.Connection, name: str) -> str:
 
 def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
     """Append rows: COPY on PostgreSQL, executemany on SQLite, multi-row INSERTs on MySQL."""
+    csv = _arrow_rows(conn, table, frame)
+    if csv is not None:
+        _copy_csv(conn, table.name, csv)
+        return csv.num_rows
     columns, values = _columns(conn, table, frame)
     rows = list(zip(*values))
     if not rows:
@@ -222,8 +231,12 @@ def upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, keys: list
     PostgreSQL refuses a statement that touches one key twice, so the frame is de-duplicated
     first. Large batches go COPY -> temporary staging table -> one INSERT ... ON CONFLICT."""
     frame = frame.drop_duplicates(subset=keys, keep="last")
-    columns, values = _columns(conn, table, frame)
-    rows = list(zip(*values))
+    csv = _arrow_rows(conn, table, frame)
+    if csv is not None:
+        columns, values, rows = csv.column_names, [], range(csv.num_rows)  # rows: only counted here
+    else:
+        columns, values = _columns(conn, table, frame)
+        rows = list(zip(*values))
     if not rows:
         return 0
     updates = [c for c in columns if c not in keys]
@@ -236,7 +249,10 @@ def upsert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, keys: list
         if _has_copy(conn) and len(rows) >= COPY_MIN_ROWS:
             stage = quote(conn, f"_stage_{table.name}"[:63])
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP")
-            _copy(conn, f"_stage_{table.name}"[:63], columns, rows)
+            if csv is not None:
+                _copy_csv(conn, f"_stage_{table.name}"[:63], csv)
+            else:
+                _copy(conn, f"_stage_{table.name}"[:63], columns, rows)
             conn.exec_driver_sql(f"INSERT INTO {target} {cols} SELECT {cols[1:-1]} FROM {stage} {conflict}")
             conn.exec_driver_sql(f"DROP TABLE {stage}")
         else:
@@ -355,6 +371,110 @@ def _copy(conn: sa.Connection, table_name: str, columns: list[str], rows: list[t
         with cur.copy(f"COPY {quote(conn, table_name)} {_column_list(conn, columns)} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _copy_csv(conn: sa.Connection, table_name: str, data: pa.Table) -> None:
+    """COPY ... (FORMAT csv) of an Arrow table from _arrow_rows, rendered by Arrow's CSV writer in
+    blocks of COPY_BLOCK rows (float columns to NUMERIC text here, see _numeric_text). Every valid
+    value is quoted, so an empty string stays an empty string; a null is an unquoted empty field,
+    which is NULL. A writer thread sends each block while the next one is rendered."""
+    import pyarrow as pa
+    from psycopg.copy import QueuedLibpqWriter
+    from pyarrow import csv
+    options = csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    floats = [i for i, t in enumerate(data.schema.types) if pa.types.is_floating(t)]
+    sql = (f"COPY {quote(conn, table_name)} {_column_list(conn, data.column_names)} FROM STDIN "
+           "(FORMAT csv, ENCODING 'UTF8')")
+    with _dbapi_cursor(conn) as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
+        for start in range(0, data.num_rows, COPY_BLOCK):
+            block = data.slice(start, COPY_BLOCK)
+            for i in floats:
+                block = block.set_column(i, block.field(i).name, _numeric_text(block.column(i)))
+            sink = pa.BufferOutputStream()
+            csv.write_csv(block, sink, options)
+            copy.write(memoryview(sink.getvalue()))
+
+
+def _arrow_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> pa.Table | None:
+    """The frame as a pyarrow Table for _copy_csv, or None to keep the per-row COPY: not
+    PostgreSQL/psycopg, under COPY_MIN_ROWS rows, or a column _arrow_column cannot vouch for."""
+    columns = [c for c in frame.columns if c in table.c]
+    if not (_has_copy(conn) and columns and len(frame) >= COPY_MIN_ROWS):
+        return None
+    import pyarrow as pa
+    arrays = []
+    for name in columns:
+        sql_type = table.c[name].type
+        if sql_type.dialect_impl(conn.dialect).bind_processor(conn.dialect) and not isinstance(sql_type, sa.Boolean):
+            return None  # a type that converts values first: not one _arrow_column knows
+        try:
+            array = _arrow_column(frame[name], sql_type)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):  # let the old path say what is wrong
+            array = None
+        if array is None:
+            return None
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=columns)
+
+
+def _arrow_column(series: pd.Series, sql_type: sa.types.TypeEngine) -> pa.Array | None:
+    """One column as Arrow values whose CSV text PostgreSQL stores exactly as it stores what
+    psycopg's write_row sends for the same values (the old path: _python_values, then str() of each
+    value, repr() for floats); None where that is not certain. The numpy conversions are those of
+    _python_values, so both paths start from the same values."""
+    import pyarrow as pa
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    missing = series.isna().to_numpy()
+    dtype = series.dtype
+    if missing.all():
+        return pa.nulls(len(series))
+    boolean = isinstance(sql_type, sa.Boolean)  # its bind processor accepts only True/False/0/1/None
+    if pd.api.types.is_bool_dtype(dtype):
+        # "true"/"false" where psycopg sends "t"/"f": the same only for a boolean column
+        return pa.array(series.to_numpy(dtype=bool, na_value=False), mask=missing) if boolean else None
+    if boolean:
+        return None
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.array(series.to_numpy(dtype="int64", na_value=0), mask=missing)
+    if pd.api.types.is_float_dtype(dtype):
+        if not isinstance(sql_type, sa.Numeric) or isinstance(sql_type, sa.Float):
+            return None
+        return pa.array(series.to_numpy(dtype="float64", na_value=np.nan), mask=missing)  # _numeric_text
+    if pd.api.types.is_datetime64_dtype(dtype):
+        stamps = series.to_numpy(dtype="datetime64[us]")
+        present = stamps[~missing]
+        if not isinstance(sql_type, sa.DateTime) or (
+                present.min() < np.datetime64("0001-01-01") or present.max() >= np.datetime64("10000-01-01")):
+            return None  # Python's datetime cannot hold the year: the old path fails or stores a number
+        return pa.array(stamps, mask=missing)
+    if isinstance(dtype, pd.StringDtype):
+        return pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string())
+    if dtype != object:
+        return None
+    values = series.to_numpy(dtype=object).copy()
+    values[missing] = None
+    kinds = set(map(type, values[~missing]))  # exact types: no subclasses (datetime is a date)
+    arrow_type = {str: pa.string(), dt.date: pa.date32(), int: pa.int64()}.get(kinds.pop()) if len(kinds) == 1 else None
+    return None if arrow_type is None else pa.array(values, type=arrow_type)
+
+
+def _numeric_text(floats: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Floats for a NUMERIC column, as text it reads as the decimal repr() gives (what psycopg
+    sends), digits and scale alike. Arrow writes the same shortest round-trip digits as repr(),
+    in another layout (`1e-7`, `0.00001`, `1e+15`) that NUMERIC reads as the same decimal with the
+    same scale, except for whole numbers: repr() gives `3.0` below 1e16, stored as 3.0 (scale 1),
+    where `3` would be stored as 3; those are written as integers plus `.0` here."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    text = pc.cast(floats, pa.string())
+    values = floats.to_numpy(zero_copy_only=False)  # nulls as NaN
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(values) & (np.trunc(values) == values) & (np.abs(values) < 1e16)
+    if whole.any():
+        ints = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(ints, ".0", ""), text)
+    return text
 
 
 def _executemany(conn: sa.Connection, sql: str, rows: list[tuple]) -> None:
