@@ -208,6 +208,16 @@ class FileRead:
         return json.dumps({"sha256": s.sha256, "size": s.size, "records": self.records, "resumable": resumable})
 
 
+def _text_cells(names: list[str], delim: str, block: int) -> dict:
+    """Arrow CSV options for a read where every cell is text and an empty cell, quoted or not, is
+    NA; large_string is what pandas' str dtype holds, so columns pass to pandas without a cast."""
+    return {"read_options": pacsv.ReadOptions(column_names=names, block_size=block, use_threads=False),
+            "parse_options": pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+            "convert_options": pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                                    null_values=[""], strings_can_be_null=True,
+                                                    quoted_strings_can_be_null=True)}
+
+
 def _read_csv_parts(definition: FormDefinition, path: Path, src: FileSource, label: str, timezone: str,
                     start: int, first_record: int, occurrences: Occurrences) -> Iterator[RawBatch]:
     """A UTF-8 CSV file from byte `start` (0, or where an earlier read ended), CHUNK_ROWS rows at a
@@ -242,12 +252,7 @@ def _read_csv_parts(definition: FormDefinition, path: Path, src: FileSource, lab
     with open(path, "rb") as fh:
         fh.seek(start)
         try:
-            reader = pacsv.open_csv(
-                fh, read_options=pacsv.ReadOptions(column_names=names, block_size=PART_BLOCK, use_threads=False),
-                parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
-                                                     null_values=[""], strings_can_be_null=True,
-                                                     quoted_strings_can_be_null=True))
+            reader = pacsv.open_csv(fh, **_text_cells(names, delim, PART_BLOCK))
             pending, rows, skip = [], 0, start == 0  # the header record comes first in a read from the top
             for part in reader:
                 if skip:
@@ -377,16 +382,8 @@ def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
         header = _header(path, head, delim, True)
     names = [f"c{i}" for i in range(len(header))]
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(body)),
-            # One thread and small blocks measured fastest on 2 cores (threads only add hand-offs).
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
-            # large_string: what pandas' str dtype holds, so the columns pass to pandas without a cast
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
-                                                 null_values=[""], strings_can_be_null=True,
-                                                 quoted_strings_can_be_null=True),
-        )  # an empty cell, quoted or not, is NA
+        # One thread and small blocks measured fastest on 2 cores (threads only add hand-offs).
+        table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(body)), **_text_cells(names, delim, 1 << 20))
         cells = pd.DataFrame({n: table.column(n).to_pandas() for n in names}).iloc[1:]
     except (pa.ArrowInvalid, pa.ArrowException):
         text = text if text is not None else bytes(body).decode("utf-8")
