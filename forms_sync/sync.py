@@ -211,7 +211,8 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
         log.debug("form %s: %d batch(es) and %d file(s) to store in one transaction", definition.id,
                   len(fetched), len(reads))
         with db.translate_errors(), engine.begin() as conn:
-            run = _Run(run_id, db.utcnow(), lookup=_any_stored(conn, definition.id))
+            run = _Run(run_id, db.utcnow(), lookup=_any_stored(conn, definition.id),
+                       written=set() if _empty(conn, T.form_table(definition)) else None)
             for batch in fetched:
                 entry = _entry(batch.source)
                 _store_batch(conn, definition, batch, run, result, entry)
@@ -248,10 +249,17 @@ class _Run:
     lookup: bool  # False while nothing stored can share an id with the batch (first file of a first sync)
     arrivals: int = 0  # arrival numbers handed out so far (they order every new row of the run)
     touched: list = field(default_factory=list)  # (region, period) frames whose rows may have changed
+    # "region<0x1F>period" of the clean rows written in this run, when the clean table was empty
+    # before it (None otherwise): no other key can hold a row, so only these are looked up
+    written: set[str] | None = None
 
 
 def _entry(source: str) -> dict:
     return {"source": source, "rows": 0, "new": 0, "status": "read", "problems": []}
+
+
+def _empty(conn: sa.Connection, table: sa.Table) -> bool:
+    return conn.execute(sa.select(*table.primary_key.columns).limit(1)).first() is None
 
 
 def _any_stored(conn: sa.Connection, form: str) -> bool:
@@ -284,9 +292,9 @@ def _store_file(conn: sa.Connection, cfg: Config, definition: FormDefinition, it
                     _store_batch(conn, definition, batch, run, part, entry)
             else:
                 fresh = not run.lookup  # nothing stored can share an id with it: check every row ahead
-                for batch, checked in _ahead(item.batches(definition, cfg.timezone),
-                                             lambda b: _check_ahead(definition, b) if fresh else None):
-                    _store_batch(conn, definition, batch, run, part, entry, checked)
+                for batch, prepared in _ahead(item.batches(definition, cfg.timezone),
+                                              lambda b: _prepare(definition, b) if fresh else None):
+                    _store_batch(conn, definition, batch, run, part, entry, prepared)
         except StreamBroken:
             roll_back()
             log.info("form %s: %s is read whole", definition.id, item.label)
@@ -321,9 +329,18 @@ def _ahead(batches: Iterator[RawBatch], prepare) -> Iterator[tuple[RawBatch, obj
             yield got
 
 
-def _check_ahead(definition: FormDefinition, batch: RawBatch):
-    """check_frame of a whole batch, when every row of it will be new (see _store_batch)."""
-    return check_frame(definition, batch.frame) if len(batch.frame) and not batch.failed else None
+@dataclass
+class _Prepared:
+    """What can be worked out for a batch before the database is asked, when every row is new."""
+
+    checked: object  # check_frame of the batch (None for a refused file)
+    answers: pd.Series  # the `_submissions.answers` JSON of each row
+
+
+def _prepare(definition: FormDefinition, batch: RawBatch) -> _Prepared:
+    frame = batch.frame
+    checked = check_frame(definition, frame) if len(frame) and not batch.failed else None
+    return _Prepared(checked, answers_json(frame, [c for c in definition.columns if c in frame]))
 
 
 def _occurrences_stored(conn: sa.Connection, form: str, source: str, ids: list[str]) -> dict[str, int]:
@@ -344,9 +361,9 @@ def _occurrences_stored(conn: sa.Connection, form: str, source: str, ids: list[s
 
 
 def _store_batch(conn: sa.Connection, definition: FormDefinition, batch: RawBatch, run: _Run, result: FormResult,
-                 entry: dict, checked=None) -> None:
+                 entry: dict, prepared: _Prepared | None = None) -> None:
     """Store the submissions of one batch not stored before; counts go to `result` and `entry`.
-    `checked`: check_frame of the whole batch, done ahead (used when every row is new)."""
+    `prepared`: worked out ahead for the whole batch (used when every row is new)."""
     frame = batch.frame
     if "_revision" not in frame:
         frame["_revision"] = "1"
@@ -367,7 +384,7 @@ def _store_batch(conn: sa.Connection, definition: FormDefinition, batch: RawBatc
     if len(new):
         result.new += len(new)
         run.touched.append(_store_new(conn, definition, batch, new.reset_index(drop=True), run, result, stored_ids,
-                                      checked if fresh.all() else None))
+                                      prepared if fresh.all() else None))
 
 
 def _known(conn: sa.Connection, form: str, ids: pd.Series, revs: pd.Series) -> tuple[np.ndarray, set[str]]:
@@ -411,20 +428,28 @@ def _keys(keys) -> pd.DataFrame:
                          "period": pd.Series([k[1] for k in keys], dtype=object)})
 
 
-def _existing_rows(conn: sa.Connection, table: sa.Table, cand: pd.DataFrame) -> pd.DataFrame:
-    """(region, period, _submitted_at, _submission_id) of the clean rows at the candidates' keys."""
-    return db.rows_matching(conn, table, cand[["region", "period"]].astype(object),
-                            ["region", "period", "_submitted_at", "_submission_id"])
+def _existing_rows(conn: sa.Connection, table: sa.Table, keys: pd.DataFrame, run: _Run) -> pd.DataFrame:
+    """(region, period, _submitted_at, _submission_id) of the clean rows at these keys."""
+    keys = keys[["region", "period"]].astype(object)
+    if run.written is not None:
+        maybe = np.fromiter((k in run.written for k in _key_text(keys)), dtype=bool, count=len(keys))
+        keys = keys[maybe]
+    return db.rows_matching(conn, table, keys, ["region", "period", "_submitted_at", "_submission_id"])
+
+
+def _key_text(keys: pd.DataFrame) -> list[str]:
+    return (keys["region"].astype(str) + "\x1f" + keys["period"].astype(str)).tolist()
 
 
 def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Run, result: FormResult,
-               stored_ids: set[str], checked=None) -> pd.DataFrame:
+               stored_ids: set[str], prepared: _Prepared | None = None) -> pd.DataFrame:
     """Store the new rows of one batch; returns the (region, period) keys they (or earlier versions
     they moved away from) touch: those of checked rows, of refused rows as the completeness reads
     them, and the keys left. `stored_ids`: the batch's ids stored before (any revision)."""
     cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
-    if checked is None and ok.any():
+    checked = prepared.checked if prepared is not None else None
+    if prepared is None and ok.any():
         checked = check_frame(definition, allnew[ok])
     valid = pd.Series(False, index=allnew.index)
     if checked is not None:
@@ -443,7 +468,7 @@ def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Ru
                                      allnew.loc[checked.valid.index, "_submitted_at"], allnew.loc[checked.valid.index, "_arrival"])
         status.loc[lost] = "superseded"
         cand = typed.loc[winners].join(allnew.loc[winners, ["_submitted_at", "_submission_id", "_source"]])
-        existing = _existing_rows(conn, table, cand[["region", "period"]])
+        existing = _existing_rows(conn, table, cand, run)
         # Stored rows arrived earlier (in earlier runs, or earlier parts of this one): they join as
         # the oldest arrivals, so the one rule of latest_valid (later time wins; no time counts as
         # oldest; ties go to the later arrival) settles new submissions against stored ones too.
@@ -469,7 +494,14 @@ def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Ru
         rows["_submission_id"] = allnew.loc[win_idx, "_submission_id"].to_numpy()
         rows["_source"] = allnew.loc[win_idx, "_source"].to_numpy()
         rows["_synced_at"] = now
-        db.upsert(conn, table, rows.sort_values(["region", "period"]), ["region", "period"])
+        rows = rows.sort_values(["region", "period"])
+        # keys with no stored row take a plain insert (PostgreSQL: COPY straight into the table)
+        occupied = pd.MultiIndex.from_frame(rows[["region", "period"]]).isin(
+            pd.MultiIndex.from_frame(existing[["region", "period"]].astype(object)))
+        db.insert(conn, table, rows[~occupied])
+        db.upsert(conn, table, rows[occupied], ["region", "period"])
+        if run.written is not None:
+            run.written.update(_key_text(rows))
         vacated = revisions.retire_moved(conn, definition, allnew, typed, status, stored_ids)
 
     subs = pd.DataFrame({
@@ -481,7 +513,7 @@ def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Ru
         "arrival": allnew["_arrival"],
         "received_at": now,
         "submitted_at": db.naive_utc(allnew["_submitted_at"]),
-        "answers": answers_json(allnew, cols),  # json.dumps per row, built column-wise
+        "answers": prepared.answers if prepared is not None else answers_json(allnew, cols),
         "status": status,
         "run_id": run.run_id,
     })
