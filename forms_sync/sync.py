@@ -252,6 +252,7 @@ class _Run:
     # "region<0x1F>period" of the clean rows written in this run, when the clean table was empty
     # before it (None otherwise): no other key can hold a row, so only these are looked up
     written: set[str] | None = None
+    analyzed: bool = False  # the planner's statistics were refreshed after a large first batch
 
 
 def _entry(source: str) -> dict:
@@ -385,6 +386,9 @@ def _store_batch(conn: sa.Connection, definition: FormDefinition, batch: RawBatc
         result.new += len(new)
         run.touched.append(_store_new(conn, definition, batch, new.reset_index(drop=True), run, result, stored_ids,
                                       prepared if fresh.all() else None))
+        if len(new) >= 10_000 and not run.analyzed:  # the tables may have been small when last measured
+            db.analyze(conn, T.submissions, T.form_table(definition))
+            run.analyzed = True
 
 
 def _known(conn: sa.Connection, form: str, ids: pd.Series, revs: pd.Series) -> tuple[np.ndarray, set[str]]:

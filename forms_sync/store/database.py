@@ -559,6 +559,14 @@ def load_regions(conn: sa.Connection) -> None:
     insert(conn, T.regions, reference.dimension_table())
 
 
+def analyze(conn: sa.Connection, *tables: sa.Table) -> None:
+    """Refresh PostgreSQL's planner statistics of tables that just grew inside the transaction: with
+    the sizes of an empty table it picks a scan of the whole form for a look-up of a few ids (0.8 s
+    each, instead of 10 ms). SQLite and MySQL plan these look-ups well without."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE " + ", ".join(quote(conn, t.name) for t in tables))
+
+
 def rows_matching(conn: sa.Connection, table: sa.Table, keys: pd.DataFrame, columns: list[str], *where) -> pd.DataFrame:
     """`columns` of the rows of `table` whose values in the columns of `keys` equal one row of `keys`.
 
