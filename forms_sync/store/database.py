@@ -2,8 +2,9 @@
 
 Any SQLAlchemy URL works; SQLite is the default, PostgreSQL (psycopg 3) and MariaDB/MySQL
 (PyMySQL) are tested live. Bulk writes take the fastest plain path each database offers: COPY on
-PostgreSQL (of CSV that Arrow renders, for large frames), one DB-API executemany of tuples on
-SQLite, large multi-row INSERT statements on MySQL/MariaDB; upserts de-duplicate by key first
+PostgreSQL (of CSV that Arrow renders, for large frames), on SQLite Arrow columns bound in C by
+the ADBC driver (large frames, sqlite_stage) or one DB-API executemany of tuples, large multi-row
+INSERT statements on MySQL/MariaDB; upserts de-duplicate by key first
 because PostgreSQL refuses a batch that touches one key twice.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from forms_sync.definition.model import FormDefinition
 from forms_sync.errors import ConfigError, DatabaseError, SchemaChangeRefused, UnreadableSource
+from forms_sync.store import sqlite_stage
 from forms_sync.store import tables as T
 
 if TYPE_CHECKING:
@@ -178,12 +180,20 @@ def quote(conn: sa.Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
-    """Append rows: COPY on PostgreSQL, executemany on SQLite, multi-row INSERTs on MySQL."""
+def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, order: list[str] | None = None) -> int:
+    """Append rows: COPY on PostgreSQL, executemany on SQLite (large frames: sqlite_stage),
+    multi-row INSERTs on MySQL. `order`: columns to write the rows sorted by (an index's key:
+    inserted in its order, its pages are written once instead of again and again)."""
     csv = _arrow_rows(conn, table, frame)
     if csv is not None:
-        _copy_csv(conn, table.name, csv)
+        _copy_csv(conn, table.name, _sorted(csv, order))
         return csv.num_rows
+    staged = sqlite_stage.arrow_rows(conn, table, frame) if sqlite_stage.usable(conn, len(frame)) else None
+    if staged is not None:
+        sqlite_stage.insert(conn, table.name, _sorted(staged, order))
+        return staged.num_rows
+    if order:
+        frame = frame.sort_values(order)
     columns, values = _columns(conn, table, frame)
     rows = list(zip(*values))
     if not rows:
@@ -198,6 +208,10 @@ def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> int:
     else:
         conn.execute(table.insert(), [dict(zip(columns, r)) for r in rows])
     return len(rows)
+
+
+def _sorted(data: pa.Table, order: list[str] | None) -> pa.Table:
+    return data.sort_by([(c, "ascending") for c in order]) if order else data
 
 
 def insert_repeated(conn: sa.Connection, table: sa.Table, fixed: dict, column: str, values: list[str]) -> int:

@@ -1,0 +1,157 @@
+"""SQLite bulk inserts through Arrow: the large-frame path of database.insert on SQLite.
+
+Python's sqlite3 binds one Python object per value: for a million 46-column rows, building those
+objects and binding them costs three times what SQLite spends storing them. Here the ADBC SQLite
+driver binds the frame's Arrow columns in C into a scratch database file; this connection loads
+that file's image as the in-memory schema `forms_sync_stage` (sqlite3's deserialize, which works
+inside the open transaction, where a DETACH of an attached file would not) and copies the rows
+with one INSERT ... SELECT. The target column's affinity applies to each value exactly as it does
+to a bound one, and every Arrow column is checked to hold what SQLAlchemy's bind processor gives
+for the same value, so the stored rows are those the executemany path stores.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sqlite3
+import tempfile
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from forms_sync.errors import DatabaseError
+
+STAGE = "forms_sync_stage"  # the in-memory schema the scratch image is loaded as
+MIN_ROWS = 10_000  # below this, plain executemany is as quick
+
+
+def usable(conn: sa.Connection, rows: int) -> bool:
+    """True when a frame of `rows` rows goes through the stage on this connection."""
+    if rows < MIN_ROWS or conn.dialect.name != "sqlite":
+        return False
+    if not hasattr(conn.connection.driver_connection, "deserialize"):  # SQLite built without it
+        return False
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def arrow_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame):
+    """The frame's columns of `table` as a pyarrow Table holding, value for value, what the
+    executemany path binds (None when a column is not of a kind handled here)."""
+    import pyarrow as pa
+    columns = [c for c in frame.columns if c in table.c]
+    arrays = []
+    for name in columns:
+        bind = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        try:
+            array = _column(frame[name])
+            if array is not None and pa.types.is_integer(array.type) and bind is not None \
+                    and isinstance(bind(1), float):  # whole numbers into NUMERIC go as floats
+                array = array.cast(pa.float64(), safe=False)  # rounded as float() rounds
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            array = None
+        if array is None or not _agrees(frame[name], array, bind):
+            return None
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=columns) if columns else None
+
+
+def _column(series: pd.Series):
+    """One column as Arrow values sqlite3 would be given: 0/1 for flags, ISO text for dates and
+    times (SQLAlchemy's storage format on SQLite), int64, float64, text; None for anything else."""
+    import pyarrow as pa
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    missing = series.isna().to_numpy()
+    dtype = series.dtype
+    if missing.all():
+        return pa.nulls(len(series))
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.array(series.to_numpy(dtype=bool, na_value=False).astype("int64"), mask=missing)
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.array(series.to_numpy(dtype="int64", na_value=0), mask=missing)
+    if pd.api.types.is_float_dtype(dtype):
+        return pa.array(series.to_numpy(dtype="float64", na_value=np.nan), mask=missing)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        stamps = series.to_numpy(dtype="datetime64[us]")
+        present = stamps[~missing]
+        if present.min() < np.datetime64("0001-01-01") or present.max() >= np.datetime64("10000-01-01"):
+            return None  # a year Python's datetime cannot hold: the executemany path says what is wrong
+        return pa.array(stamps, mask=missing).cast(pa.string())  # 2026-12-03 09:15:02.000000
+    if isinstance(dtype, pd.StringDtype):
+        array = pa.array(series, from_pandas=True)  # no copy for Arrow-backed text
+        return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if dtype != object:
+        return None
+    values = series.to_numpy(dtype=object).copy()
+    values[missing] = None
+    kinds = set(map(type, values[~missing]))  # exact types: a datetime is not taken for a date
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is str:
+        return pa.array(values, type=pa.string())
+    if kind is int:
+        return pa.array(values, type=pa.int64())
+    if kind is dt.date:
+        return pa.array(values, type=pa.date32()).cast(pa.string())
+    return None
+
+
+def _agrees(series: pd.Series, array, bind) -> bool:
+    """True when the first and last present values are, in type and value, what the executemany
+    path binds for them (its Python value, through the column's bind processor)."""
+    from forms_sync.store.database import _python_values
+    present = np.flatnonzero(~series.isna().to_numpy())
+    for i in {int(present[0]), int(present[-1])} if len(present) else ():
+        expected = _python_values(series.iloc[i:i + 1])[0]
+        if bind is not None:
+            expected = bind(expected)
+        got = array[i].as_py()
+        if isinstance(expected, bool):
+            expected = int(expected)
+        if type(got) is not type(expected) or got != expected:
+            return False
+    return True
+
+
+def insert(conn: sa.Connection, table_name: str, data) -> None:
+    """Append an Arrow table (from arrow_rows) to `table_name` inside the connection's transaction."""
+    import adbc_driver_manager
+    import adbc_driver_sqlite.dbapi as adbc
+    try:
+        with tempfile.TemporaryDirectory(prefix="forms-sync-stage-") as folder:
+            path = os.path.join(folder, "stage.db")
+            with adbc.connect(path, autocommit=True) as scratch, scratch.cursor() as cur:
+                cur.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
+                cur.execute("PRAGMA synchronous=OFF")
+                cur.adbc_ingest("rows", data, mode="create")
+            image = Path(path).read_bytes()
+    except (OSError, adbc_driver_manager.Error) as exc:  # full or unwritable temporary folder
+        raise DatabaseError(f"rows for {table_name} could not be staged in {tempfile.gettempdir()}: "
+                            f"{str(exc).strip().splitlines()[0]}. Free space there or point TMPDIR "
+                            "to a folder with room; nothing was written.") from None
+    sqlite = conn.connection.driver_connection
+    if STAGE not in {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}:
+        conn.exec_driver_sql(f"ATTACH DATABASE ':memory:' AS {STAGE}")
+    sqlite.deserialize(image, name=STAGE)
+    del image
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(c) for c in data.column_names)
+    try:
+        conn.exec_driver_sql(f"INSERT INTO {quote(table_name)} ({columns}) SELECT {columns} FROM {STAGE}.rows")
+    finally:
+        sqlite.deserialize(_empty_image(), name=STAGE)  # the staged rows' memory back
+
+
+@functools.cache
+def _empty_image() -> bytes:
+    with closing(sqlite3.connect(":memory:")) as empty:
+        empty.execute("CREATE TABLE rows (x)")
+        empty.execute("DROP TABLE rows")
+        return empty.serialize()

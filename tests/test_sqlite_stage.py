@@ -1,0 +1,124 @@
+"""Large SQLite inserts bound from Arrow by the ADBC driver (store/sqlite_stage.py) store exactly
+what the executemany path stores: the same value of the same SQLite storage class in every cell,
+for every column type the tables use and every kind of missing value, inside the caller's
+transaction (rolled back with it)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from forms_sync.errors import DatabaseError
+from forms_sync.store import database as db
+from forms_sync.store import sqlite_stage
+from test_pg_copy import edge_frame, edge_table
+
+N = sqlite_stage.MIN_ROWS + 600
+
+
+def frame(n: int, offset: int = 0) -> pd.DataFrame:
+    # day_text: text into a Date column, which SQLAlchemy's SQLite date type refuses on either path
+    return edge_frame(n, offset).drop(columns=["day_text"])
+
+
+def stored(conn: sa.Connection, table: sa.Table) -> list[tuple]:
+    """Every cell as (value, storage class): 3 stored as INTEGER differs from 3.0 stored as REAL."""
+    cols = ", ".join(f"{db.quote(conn, c.name)}, typeof({db.quote(conn, c.name)})" for c in table.c)
+    return conn.exec_driver_sql(f"SELECT {cols} FROM {db.quote(conn, table.name)} ORDER BY 1, 3").all()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = db.open_engine(f"sqlite:///{tmp_path / 'stage.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def staged(monkeypatch):
+    """The tables each staged insert went to."""
+    calls = []
+    real = sqlite_stage.insert
+    monkeypatch.setattr(sqlite_stage, "insert", lambda conn, name, data: (calls.append(name), real(conn, name, data)))
+    return calls
+
+
+def write_both(engine, monkeypatch, rows: pd.DataFrame) -> tuple[list, list]:
+    """Insert `rows` into one table as the code does and into another with the stage switched off."""
+    out = []
+    for name, plain in (("edge_staged", False), ("edge_rows", True)):
+        table = edge_table(name)
+        table._columns.remove(table.c.day_text)  # noqa: SLF001 (as in frame())
+        with monkeypatch.context() as mp:
+            if plain:
+                mp.setattr(sqlite_stage, "usable", lambda *_: False)
+            with engine.begin() as conn:
+                table.create(conn)
+                db.insert(conn, table, rows)
+                schemas = {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}
+                if sqlite_stage.STAGE in schemas:  # the staged rows' memory is given back
+                    assert conn.exec_driver_sql(f"SELECT count(*) FROM {sqlite_stage.STAGE}.sqlite_master").scalar_one() == 0
+            with engine.connect() as conn:
+                out.append(stored(conn, table))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("n", [sqlite_stage.MIN_ROWS - 1, N])
+def test_insert_stores_what_executemany_stores(engine, monkeypatch, staged, n):
+    new, old = write_both(engine, monkeypatch, frame(n))
+    assert staged == (["edge_staged"] if n >= sqlite_stage.MIN_ROWS else [])
+    assert len(new) == n and new == old
+    cells = {column: {row[2 * i:2 * i + 2] for row in new} for i, column in enumerate(frame(1).columns)}
+    assert ("x" * 70_000, "text") in cells["text"] and (None, "null") in cells["text"] and ("", "text") in cells["text"]
+    assert {(3, "integer"), (0.1, "real"), (None, "null")} <= cells["num"]  # NUMERIC affinity, as when bound
+    assert {(5, "integer"), (-(2.0**63), "real"), (10**15, "integer")} <= cells["num_int"]  # ints bound as floats
+    assert {(1, "integer"), (0, "integer")} <= cells["flag"]
+
+
+def test_unusual_columns_keep_executemany(engine, monkeypatch, staged):
+    """A column the Arrow path cannot vouch for sends the whole frame through executemany."""
+    table = edge_table("edge_staged")
+    base = frame(N)
+    unusual = {
+        "num": [Decimal("1.50")] * N,  # Decimal objects: SQLAlchemy's float conversion
+        "text": [1, "a"] * (N // 2),  # mixed types
+        "day": [dt.datetime(2026, 1, 2, 3, 4)] * N,  # datetimes (a date subclass) into a date
+    }
+    with engine.connect() as conn:
+        assert sqlite_stage.arrow_rows(conn, table, base) is not None
+        for column, values in unusual.items():
+            assert sqlite_stage.arrow_rows(conn, table, base.assign(**{column: values})) is None, column
+    new, old = write_both(engine, monkeypatch, base.assign(num=unusual["num"]))
+    assert staged == [] and new == old and {r[10:12] for r in new} == {(1.5, "real")}
+
+
+def test_staged_rows_roll_back_with_the_transaction(engine, staged):
+    table = edge_table("edge_staged")
+    table._columns.remove(table.c.day_text)  # noqa: SLF001
+    rows = frame(N)
+    with engine.begin() as conn:
+        table.create(conn)
+    with pytest.raises(DatabaseError) as info, db.translate_errors(), engine.begin() as conn:
+        db.insert(conn, table, rows)
+        db.insert(conn, table, frame(N, offset=N - 10))  # ten keys again
+    assert staged == ["edge_staged", "edge_staged"]
+    assert "UNIQUE constraint failed" in str(info.value) and "\n" not in str(info.value)
+    with engine.connect() as conn:
+        assert stored(conn, table) == []
+
+
+def test_unwritable_temporary_folder_is_one_clear_error(engine, tmp_path, monkeypatch):
+    table = edge_table("edge_staged")
+    table._columns.remove(table.c.day_text)  # noqa: SLF001
+    with engine.begin() as conn:
+        table.create(conn)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "no" / "such" / "folder"))
+    with pytest.raises(DatabaseError) as info, engine.begin() as conn:
+        db.insert(conn, table, frame(N))
+    message = str(info.value)
+    assert "could not be staged" in message and "TMPDIR" in message and "\n" not in message
+    with engine.connect() as conn:
+        assert stored(conn, table) == []
