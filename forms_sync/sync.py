@@ -210,9 +210,9 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
                                                  full, result)
         log.debug("form %s: %d batch(es) and %d file(s) to store in one transaction", definition.id,
                   len(fetched), len(reads))
-        with db.translate_errors(), engine.begin() as conn:
+        with db.translate_errors(), engine.begin() as conn, ThreadPoolExecutor(2, thread_name_prefix="stage") as pool:
             run = _Run(run_id, db.utcnow(), lookup=_any_stored(conn, definition.id),
-                       written=set() if _empty(conn, T.form_table(definition)) else None)
+                       written=set() if _empty(conn, T.form_table(definition)) else None, pool=pool)
             for batch in fetched:
                 entry = _entry(batch.source)
                 _store_batch(conn, definition, batch, run, result, entry)
@@ -253,6 +253,7 @@ class _Run:
     # before it (None otherwise): no other key can hold a row, so only these are looked up
     written: set[str] | None = None
     analyzed: bool = False  # the planner's statistics were refreshed after a large first batch
+    pool: ThreadPoolExecutor | None = None  # stages rows for the database while others are written
 
 
 def _entry(source: str) -> dict:
@@ -450,7 +451,6 @@ def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Ru
     """Store the new rows of one batch; returns the (region, period) keys they (or earlier versions
     they moved away from) touch: those of checked rows, of refused rows as the completeness reads
     them, and the keys left. `stored_ids`: the batch's ids stored before (any revision)."""
-    cols = [c for c in definition.columns if c in allnew]
     ok = ~allnew["_failed"].astype(bool)
     checked = prepared.checked if prepared is not None else None
     if prepared is None and ok.any():
@@ -501,26 +501,22 @@ def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Ru
         # keys with no stored row take a plain insert (PostgreSQL: COPY straight into the table)
         occupied = pd.MultiIndex.from_frame(rows[["region", "period"]]).isin(
             pd.MultiIndex.from_frame(existing[["region", "period"]].astype(object)))
-        db.insert(conn, table, rows[~occupied], order=["region", "period"])
+    else:
+        rows = occupied = None
+
+    # Every status is settled: the new clean rows and the `_submissions` rows are staged side by side
+    # in workers; the latter are stored after revisions.retire_moved has read the revisions stored before.
+    write_rows = db.insert_later(conn, table, rows[~occupied], order=["region", "period"],
+                                 pool=run.pool) if rows is not None else None
+    write_submissions = db.insert_later(conn, T.submissions, _submission_rows(definition, allnew, status, run, prepared),
+                                        order=["submission_id"], pool=run.pool)
+    if rows is not None:
+        write_rows()
         db.upsert(conn, table, rows[occupied], ["region", "period"])
         if run.written is not None:
             run.written.update(_key_text(rows))
-        vacated = revisions.retire_moved(conn, definition, allnew, typed, status, stored_ids)
-
-    subs = pd.DataFrame({
-        "form": definition.id,
-        "submission_id": allnew["_submission_id"],
-        "revision": allnew["_revision"].astype(str),
-        "source": allnew["_source"],
-        "row": allnew["_row"].astype("int64"),
-        "arrival": allnew["_arrival"],
-        "received_at": now,
-        "submitted_at": db.naive_utc(allnew["_submitted_at"]),
-        "answers": prepared.answers if prepared is not None else answers_json(allnew, cols),
-        "status": status,
-        "run_id": run.run_id,
-    })
-    db.insert(conn, T.submissions, subs, order=["submission_id"])
+        vacated = revisions.retire_moved(conn, definition, allnew, checked.typed, status, stored_ids)
+    write_submissions()
     revisions.restore(conn, definition, vacated, now)
 
     rejected = _rejected_rows(definition, batch, allnew, checked, status, now)
@@ -536,6 +532,25 @@ def _store_new(conn, definition, batch: RawBatch, allnew: pd.DataFrame, run: _Ru
     if refused.any() and "region" in allnew and "period" in allnew:
         touched.append(rejected_keys(definition, allnew.loc[refused, "region"], allnew.loc[refused, "period"]))
     return pd.concat(touched, ignore_index=True).dropna().drop_duplicates()
+
+
+def _submission_rows(definition: FormDefinition, allnew: pd.DataFrame, status: pd.Series, run: _Run,
+                     prepared: _Prepared | None) -> pd.DataFrame:
+    """The `_submissions` rows of a batch's new submissions."""
+    return pd.DataFrame({
+        "form": definition.id,
+        "submission_id": allnew["_submission_id"],
+        "revision": allnew["_revision"].astype(str),
+        "source": allnew["_source"],
+        "row": allnew["_row"].astype("int64"),
+        "arrival": allnew["_arrival"],
+        "received_at": run.now,
+        "submitted_at": db.naive_utc(allnew["_submitted_at"]),
+        "answers": prepared.answers if prepared is not None else answers_json(
+            allnew, [c for c in definition.columns if c in allnew]),
+        "status": status,
+        "run_id": run.run_id,
+    })
 
 
 def _displace(conn: sa.Connection, definition: FormDefinition, displaced: list[str], run: _Run,

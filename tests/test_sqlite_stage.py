@@ -41,8 +41,8 @@ def engine(tmp_path):
 def staged(monkeypatch):
     """The tables each staged insert went to."""
     calls = []
-    real = sqlite_stage.insert
-    monkeypatch.setattr(sqlite_stage, "insert", lambda conn, name, data: (calls.append(name), real(conn, name, data)))
+    real = sqlite_stage.copy_image
+    monkeypatch.setattr(sqlite_stage, "copy_image", lambda conn, name, *rest: (calls.append(name), real(conn, name, *rest)))
     return calls
 
 
@@ -122,3 +122,38 @@ def test_unwritable_temporary_folder_is_one_clear_error(engine, tmp_path, monkey
     assert "could not be staged" in message and "TMPDIR" in message and "\n" not in message
     with engine.connect() as conn:
         assert stored(conn, table) == []
+
+
+def test_a_sync_through_the_stage_stores_what_executemany_stores(tmp_path, monkeypatch, staged):
+    """A whole sync (every field type, refused rows, resubmissions, in parts of 37 rows, then a
+    grown file) with every insert staged, the `_submissions` rows in a worker thread, leaves the
+    tables a sync with the stage switched off leaves."""
+    from db_servers import snapshot
+    from forms_sync.definition.model import load_definitions
+    from forms_sync.sources import files
+    from forms_sync.sync import run_sync
+    from sync_data import write_project
+
+    monkeypatch.setattr(files, "STREAM_BYTES", 0)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 37)
+    monkeypatch.setattr(sqlite_stage, "MIN_ROWS", 1)
+    snaps = []
+    for name, on in (("staged", True), ("plain", False)):
+        config = write_project(tmp_path / name, regencies=60, months=3, files=2)
+        url = f"sqlite:///{tmp_path / name}.db"
+        monkeypatch.setenv("FORMS_SYNC_DATABASE_URL", url)
+        with monkeypatch.context() as mp:
+            if not on:
+                mp.setattr(sqlite_stage, "usable", lambda *_: False)
+            counts = [run_sync(config, export=False).forms]
+            for path in sorted((tmp_path / name / "in").glob("*.csv")):  # the same rows again, later
+                with open(path, encoding="utf-8") as fh:
+                    lines = fh.read().splitlines(keepends=True)
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.writelines(lines[1:6])
+            counts.append(run_sync(config, export=False).forms)
+        snap = snapshot(url, load_definitions(config.parent / "defs").values())
+        snap.pop("_watermarks")
+        snaps.append((snap, [[(f.form, f.accepted, f.rejected, f.superseded, f.new) for f in c] for c in counts]))
+    assert "_submissions" in staged and "rekap_sekolah" in staged
+    assert snaps[0] == snaps[1]

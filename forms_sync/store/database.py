@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -208,6 +210,22 @@ def insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, order: lis
     else:
         conn.execute(table.insert(), [dict(zip(columns, r)) for r in rows])
     return len(rows)
+
+
+def insert_later(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, order: list[str] | None = None,
+                 *, pool: ThreadPoolExecutor) -> Callable[[], int]:
+    """insert(), in two steps: what needs no database connection (on SQLite, sorting the rows and
+    binding them into the stage image) starts now in `pool`; the returned function waits for it
+    and writes the rows on `conn`. Meanwhile the caller may write other tables on `conn`."""
+    staged = sqlite_stage.arrow_rows(conn, table, frame) if sqlite_stage.usable(conn, len(frame)) else None
+    if staged is None:
+        return lambda: insert(conn, table, frame, order)
+    image = pool.submit(lambda: sqlite_stage.image(_sorted(staged, order)))
+
+    def write() -> int:
+        sqlite_stage.copy_image(conn, table.name, staged.column_names, image.result())
+        return staged.num_rows
+    return write
 
 
 def _sorted(data: pa.Table, order: list[str] | None) -> pa.Table:

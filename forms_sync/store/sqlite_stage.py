@@ -122,6 +122,12 @@ def _agrees(series: pd.Series, array, bind) -> bool:
 
 def insert(conn: sa.Connection, table_name: str, data) -> None:
     """Append an Arrow table (from arrow_rows) to `table_name` inside the connection's transaction."""
+    copy_image(conn, table_name, data.column_names, image(data))
+
+
+def image(data) -> bytes:
+    """The bytes of a scratch SQLite database holding `data` as table `rows`. It touches no
+    connection of the caller's, and the ADBC driver binds without the GIL: it may run in a thread."""
     import adbc_driver_manager
     import adbc_driver_sqlite.dbapi as adbc
     try:
@@ -131,20 +137,23 @@ def insert(conn: sa.Connection, table_name: str, data) -> None:
                 cur.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
                 cur.execute("PRAGMA synchronous=OFF")
                 cur.adbc_ingest("rows", data, mode="create")
-            image = Path(path).read_bytes()
+            return Path(path).read_bytes()
     except (OSError, adbc_driver_manager.Error) as exc:  # full or unwritable temporary folder
-        raise DatabaseError(f"rows for {table_name} could not be staged in {tempfile.gettempdir()}: "
+        raise DatabaseError(f"rows could not be staged in {tempfile.gettempdir()}: "
                             f"{str(exc).strip().splitlines()[0]}. Free space there or point TMPDIR "
                             "to a folder with room; nothing was written.") from None
+
+
+def copy_image(conn: sa.Connection, table_name: str, columns: list[str], staged: bytes) -> None:
+    """Copy the rows of an image() into `table_name`, inside the connection's transaction."""
     sqlite = conn.connection.driver_connection
     if STAGE not in {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")}:
         conn.exec_driver_sql(f"ATTACH DATABASE ':memory:' AS {STAGE}")
-    sqlite.deserialize(image, name=STAGE)
-    del image
+    sqlite.deserialize(staged, name=STAGE)
     quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(c) for c in data.column_names)
+    names = ", ".join(quote(c) for c in columns)
     try:
-        conn.exec_driver_sql(f"INSERT INTO {quote(table_name)} ({columns}) SELECT {columns} FROM {STAGE}.rows")
+        conn.exec_driver_sql(f"INSERT INTO {quote(table_name)} ({names}) SELECT {names} FROM {STAGE}.rows")
     finally:
         sqlite.deserialize(_empty_image(), name=STAGE)  # the staged rows' memory back
 
