@@ -55,9 +55,10 @@ def arrow_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame):
             if array is not None and pa.types.is_integer(array.type) and bind is not None \
                     and isinstance(bind(1), float):  # whole numbers into NUMERIC go as floats
                 array = array.cast(pa.float64(), safe=False)  # rounded as float() rounds
-        except (pa.ArrowException, ValueError, TypeError, OverflowError):
-            array = None
-        if array is None or not _agrees(frame[name], array, bind):
+            agrees = array is not None and _agrees(frame[name], array, bind)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):  # executemany says what is wrong
+            agrees = False
+        if not agrees:
             return None
         arrays.append(array)
     return pa.Table.from_arrays(arrays, names=columns) if columns else None
