@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import hashlib
+import itertools
 import json
 
 import numpy as np
@@ -167,15 +168,19 @@ class Occurrences:
 
     def number(self, ids: list[str]) -> np.ndarray:
         """The occurrence number (0 for a first) of each id, counting these ids in as met."""
-        within = pd.Series(ids).groupby(ids, sort=False).cumcount().to_numpy()
+        series = pd.Series(ids, dtype=object)
+        repeated = series.duplicated(keep=False).to_numpy()  # rare: only those are grouped
+        within = np.zeros(len(ids), dtype=np.int64)
+        if repeated.any():
+            same = series[repeated]
+            within[repeated] = same.groupby(same.to_numpy(), sort=False).cumcount().to_numpy()
         counts = self.counts
         if self.earlier is not None:
             for i, k in self.earlier([x for x in dict.fromkeys(ids) if x not in counts]).items():
                 counts[i] = k
-        before = np.fromiter((counts.get(x, 0) for x in ids), dtype=np.int64, count=len(ids))
+        before = np.fromiter(map(counts.get, ids, itertools.repeat(0)), dtype=np.int64, count=len(ids))
         out = before + within
-        for x, k in zip(ids, out.tolist()):
-            counts[x] = k + 1
+        counts.update(zip(ids, (out + 1).tolist()))  # in order: an id's last (highest) number stays
         return out
 
 
