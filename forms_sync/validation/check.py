@@ -220,7 +220,8 @@ def _schema_failures(definition, typed, cell_bad, raw) -> pd.DataFrame | None:
     """Run the generated pandera schema; keep failures on cells that were read without error."""
     _pandera_without_strategies()
     try:
-        _schema(definition).validate(typed, lazy=True)
+        # inplace: the schema coerces nothing, so the copy pandera would make first is not needed
+        _schema(definition).validate(typed, lazy=True, inplace=True)
         return None
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
