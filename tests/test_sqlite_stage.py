@@ -5,6 +5,7 @@ transaction (rolled back with it)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 
 import pandas as pd
@@ -124,6 +125,88 @@ def test_unwritable_temporary_folder_is_one_clear_error(engine, tmp_path, monkey
     assert "could not be staged" in message and "TMPDIR" in message and "\n" not in message
     with engine.connect() as conn:
         assert stored(conn, table) == []
+
+
+FULL_FOLDER_SCRIPT = """
+import resource, signal, sys
+from forms_sync.errors import DatabaseError
+from forms_sync.store import database as db, sqlite_stage
+from test_pg_copy import edge_frame, edge_table
+engine = db.open_engine(sys.argv[1])
+table = edge_table("edge_staged")
+table._columns.remove(table.c.day_text)
+with engine.begin() as conn:
+    table.create(conn)
+rows = edge_frame(sqlite_stage.MIN_ROWS + 600).drop(columns=["day_text"])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))
+try:
+    with engine.begin() as conn:
+        db.insert(conn, table, rows)
+except DatabaseError as exc:
+    print(exc)
+"""
+
+
+def test_a_full_temporary_folder_names_the_cause(tmp_path):
+    """The driver reports a failed write in autocommit mode as a failed ROLLBACK; the message must
+    carry the write's own error. Files are capped at 1 MB (RLIMIT_FSIZE) in a child process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    pytest.importorskip("resource")
+    tests = Path(__file__).parent
+    url = f"sqlite:///{tmp_path / 'full.db'}"
+    run = subprocess.run([sys.executable, "-c", FULL_FOLDER_SCRIPT, url], capture_output=True, text=True,
+                         env={**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(tests)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    message = run.stdout.strip()
+    assert message.startswith(f"rows could not be staged in {tmp_path} (") and "MB free there): disk I/O error." in message
+    assert "rollback" not in message and "TMPDIR" in message
+    full = db.open_engine(url)
+    with full.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM edge_staged").scalar_one() == 0
+    full.dispose()
+
+
+def test_a_utf16_database_keeps_executemany(tmp_path, monkeypatch, staged):
+    """An attached image must share the main database's text encoding: a UTF-16 database (made by
+    another tool) is written row by row, and stores the same values."""
+    engine = db.open_engine(f"sqlite:///{tmp_path / 'utf16.db'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA encoding = 'UTF-16le'")
+        conn.exec_driver_sql("CREATE TABLE first (x)")  # the encoding is fixed by the first table
+        conn.commit()
+        assert conn.exec_driver_sql("PRAGMA encoding").scalar() == "UTF-16le"
+        assert not sqlite_stage.usable(conn, N)
+    new, old = write_both(engine, monkeypatch, frame(N))
+    engine.dispose()
+    assert staged == [] and len(new) == N and new == old
+
+
+def test_folders_of_killed_runs_are_removed(engine, tmp_path, monkeypatch, staged):
+    """A run killed while staging (kill -9) leaves its folder: the next run that stages removes the
+    folders whose process is gone, and leaves those of live processes."""
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    dead = tmp_path / f"{sqlite_stage.PREFIX}{gone}-abc"
+    live = tmp_path / f"{sqlite_stage.PREFIX}{os.getppid()}-def"
+    other = tmp_path / f"{sqlite_stage.PREFIX}notapid"
+    for folder in (dead, live, other):
+        folder.mkdir()
+        (folder / "stage.db").write_bytes(b"x" * 100)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    sqlite_stage._remove_abandoned.cache_clear()
+    table = edge_table("edge_staged")
+    table._columns.remove(table.c.day_text)  # noqa: SLF001
+    with engine.begin() as conn:
+        table.create(conn)
+        db.insert(conn, table, frame(N))
+    assert staged == ["edge_staged"]
+    assert not dead.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.glob(f"{sqlite_stage.PREFIX}*")) == sorted([live.name, other.name])
 
 
 def test_a_sync_through_the_stage_stores_what_executemany_stores(tmp_path, monkeypatch, staged):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
+import shutil
 import sqlite3
 import tempfile
 from contextlib import closing
@@ -25,6 +27,7 @@ import sqlalchemy as sa
 
 from forms_sync.errors import DatabaseError
 
+PREFIX = "forms-sync-stage-"  # scratch folders in TMPDIR: forms-sync-stage-<pid>-<random>
 STAGE = "forms_sync_stage"  # the in-memory schema the scratch image is loaded as
 MIN_ROWS = 10_000  # below this, plain executemany is as quick
 
@@ -34,6 +37,11 @@ def usable(conn: sa.Connection, rows: int) -> bool:
     if rows < MIN_ROWS or conn.dialect.name != "sqlite":
         return False
     if not hasattr(conn.connection.driver_connection, "deserialize"):  # SQLite built without it
+        return False
+    info = conn.connection.info  # lives as long as the DB-API connection
+    if "forms_sync_encoding" not in info:
+        info["forms_sync_encoding"] = conn.exec_driver_sql("PRAGMA main.encoding").scalar()
+    if info["forms_sync_encoding"] != "UTF-8":  # an attached image must share the main text encoding
         return False
     try:
         import adbc_driver_sqlite.dbapi  # noqa: F401
@@ -131,18 +139,51 @@ def image(data) -> bytes:
     connection of the caller's, and the ADBC driver binds without the GIL: it may run in a thread."""
     import adbc_driver_manager
     import adbc_driver_sqlite.dbapi as adbc
+    _remove_abandoned()
     try:
-        with tempfile.TemporaryDirectory(prefix="forms-sync-stage-") as folder:
+        with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as folder:
             path = os.path.join(folder, "stage.db")
             with adbc.connect(path, autocommit=True) as scratch, scratch.cursor() as cur:
                 cur.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
                 cur.execute("PRAGMA synchronous=OFF")
+                # in autocommit mode a failed write is reported as the driver's failed ROLLBACK
+                # ("no transaction is active"); in one transaction the cause itself is raised
+                scratch.adbc_connection.set_autocommit(False)
                 cur.adbc_ingest("rows", data, mode="create")
+                scratch.adbc_connection.commit()
             return Path(path).read_bytes()
     except (OSError, adbc_driver_manager.Error) as exc:  # full or unwritable temporary folder
-        raise DatabaseError(f"rows could not be staged in {tempfile.gettempdir()}: "
-                            f"{str(exc).strip().splitlines()[0]}. Free space there or point TMPDIR "
-                            "to a folder with room; nothing was written.") from None
+        folder = tempfile.gettempdir()
+        try:
+            free = f" ({shutil.disk_usage(folder).free / 1e6:,.0f} MB free there)"
+        except OSError:
+            free = ""
+        lines = str(exc).strip().splitlines() or [exc.__class__.__name__]
+        cause = re.sub(r"^[A-Z_]+: (failed to execute: )?", "", lines[0])  # the driver's status prefix
+        raise DatabaseError(f"rows could not be staged in {folder}{free}: {cause}. Free space there or "
+                            "point TMPDIR to a folder with room; nothing was written.") from None
+
+
+@functools.cache
+def _remove_abandoned() -> None:
+    """Remove the stage folders of runs that were killed (kill -9, power loss) before their clean-up
+    ran: each folder's name holds its process id. Once per process; folders of live processes, or
+    of other users, are left alone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        pid = folder.name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):  # another user's process, or cannot tell
+        return True
+    return True
 
 
 def copy_image(conn: sa.Connection, table_name: str, columns: list[str], staged: bytes) -> None:
