@@ -153,6 +153,37 @@ def test_ragged_rows_found_in_parts_are_refused_as_a_whole_read_refuses_them(tmp
     assert result.exit_code == 3
 
 
+def long_note(config: Path) -> str:
+    """Put a 3 MB note with line breaks (a pasted report) in the first sekolah row: larger than the
+    blocks Arrow parses (which then hands the file to Python's csv module) and than that module's
+    default cell limit (128 KB). Returns the note."""
+    target = sorted((config.parent / "in").glob("sekolah_*.csv"))[0]
+    with open(target, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    note = ("Laporan kegiatan " + "x" * 983 + "\r\n") * 3200
+    rows[1][rows[0].index("Catatan")] = note
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return note
+
+
+@pytest.mark.parametrize("parts", [False, True])
+def test_a_cell_larger_than_a_read_block_is_read_and_refused_as_too_long(tmp_path, monkeypatch, parts):
+    plain, long = project(tmp_path / "plain"), project(tmp_path / "long")
+    note = long_note(long)
+    _, plain_counts = sync(plain, monkeypatch, f"sqlite:///{tmp_path / 'plain.db'}", parts=parts)
+    result, counts = sync(long, monkeypatch, f"sqlite:///{tmp_path / 'long.db'}", parts=parts)
+    assert result.exit_code in (0, 1) and all(e.get("status") != "unreadable" for f in result.forms for e in f.files)
+    assert counts["rekap_sekolah"]["new"] == plain_counts["rekap_sekolah"]["new"]
+    with sa.create_engine(f"sqlite:///{tmp_path / 'long.db'}").connect() as conn:
+        refused = conn.exec_driver_sql("SELECT field, code, message_en FROM rekap_sekolah__rejected "
+                                       "WHERE value LIKE 'Laporan kegiatan%'").all()
+        answers = conn.exec_driver_sql("SELECT answers FROM _submissions WHERE answers LIKE '%Laporan kegiatan%'").all()
+    assert refused == [("catatan", "max_length", f"Catatan must be at most 50000 characters long, got "
+                        f"{len(note.strip())}.")]  # the trailing line break is trimmed, as in every cell
+    assert len(answers) == 1 and json.loads(answers[0][0])["catatan"].strip() == note.strip()  # kept whole
+
+
 def test_bare_sha256_watermarks_of_earlier_versions_still_mean_unchanged(tmp_path, monkeypatch):
     a = project(tmp_path / "a")
     url = f"sqlite:///{tmp_path / 'a.db'}"

@@ -31,6 +31,9 @@ from forms_sync.sources.base import Occurrences, RawBatch, build_batch, file_pro
 
 log = logging.getLogger("forms_sync.sources.files")
 MAX_FILE_BYTES = 2 * 1024**3
+# Python's csv module refuses a cell over 128 KB by default; a long free-text answer (a pasted
+# report) is a value to check, not a reason to drop the file. Any cell of a readable file fits.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES - 1))
 
 
 @dataclass
@@ -474,7 +477,11 @@ def _lines(text: str):
 
 def _read_csv_slow(text: str, delim: str, width: int) -> pd.DataFrame:
     """Rows with a ragged number of cells: padded, never dropped (extra cells become unnamed columns)."""
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r][1:]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r][1:]
+    except csv.Error as exc:
+        raise UnreadableSource(f"its rows cannot be told apart ({exc}). Save the file again as CSV "
+                               "from Excel or Google Sheets and send it again.") from None
     for n, r in enumerate(rows, start=1):
         if len(r) > width and any(c.strip() for c in r[width:]):
             raise UnreadableSource(
