@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forms_sync import __version__
-from forms_sync.errors import EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, FormsSyncError
+from forms_sync.errors import EXIT_INTERNAL, EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, FormsSyncError
 
 # Wide enough for the summary tables when output goes to a log file rather than a terminal.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -40,6 +41,11 @@ class Group(click.Group):
                 raise
             _error_line(_os_error_line(exc), EXIT_UNREADABLE)
             sys.exit(EXIT_UNREADABLE)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug: one line here, the traceback in a file to send to us
+            _error_line(_internal_error_line(exc, _crash_report(exc)), EXIT_INTERNAL)
+            sys.exit(EXIT_INTERNAL)
 
 
 def _error_line(line: str, exit_code: int) -> None:
@@ -48,6 +54,31 @@ def _error_line(line: str, exit_code: int) -> None:
         logging.getLogger("forms_sync.cli").error(line, extra={"exit": exit_code})
     else:
         err.print(f"[red]error:[/red] {escape(line)}")
+
+
+def _crash_report(exc: Exception) -> Path | None:
+    """Write the traceback of an unexpected error to a file in the temporary folder; its path, or
+    None when even that cannot be written."""
+    import datetime as dt
+    import tempfile
+    import traceback
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    path = Path(tempfile.gettempdir()) / f"forms-sync-crash-{stamp}-{os.getpid()}.txt"
+    try:
+        path.write_text(f"forms-sync {__version__}, Python {sys.version.split()[0]}\n"
+                        f"command: {' '.join(sys.argv)}\n\n"
+                        + "".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def _internal_error_line(exc: Exception, report: Path | None) -> str:
+    what = f"{exc.__class__.__name__}: {str(exc).strip().splitlines()[0]}" if str(exc).strip() \
+        else exc.__class__.__name__
+    where = f"the details are in {report}" if report else "the details could not be written to a file"
+    return (f"internal error ({what[:300]}). This is a bug in forms-sync, not in your data or setup; "
+            f"{where}: please send it to the forms-sync maintainers.")
 
 
 def _os_error_line(exc: OSError) -> str:

@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_REFUSED = 1  # a row or a file was refused
 EXIT_USAGE = 2  # usage error or invalid definition/config
 EXIT_UNREADABLE = 3  # a source could not be read
+EXIT_INTERNAL = 70  # a bug in forms-sync (EX_SOFTWARE): the details go to a crash report file
 EXIT_LOCKED = 75  # another sync holds the lock (EX_TEMPFAIL)
 
 

@@ -107,34 +107,54 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
                     pid=os.getpid())).inserted_primary_key[0]
             logs.bind(sync_run=run_id)
             log.info("sync run %s started: %s, forms %s", run_id, db.mask_url(cfg.database_url), ", ".join(names))
-            results = []
-            for name in names:
-                res = sync_form(engine, cfg, definitions[name], by_form[name], run_id, full=full)
-                results.append(res)
-                counts = {k: getattr(res, k) for k in COUNTS}
-                log.info("form %s: %s; %s", name, res.status, ", ".join(f"{v} {k}" for k, v in counts.items()),
-                         extra={"form": name, "status": res.status, "counts": counts})
-                if export and res.status != "failed":
-                    try:
-                        export_form(engine, definitions[name], cfg.exports_dir, cfg.export_formats,
-                                    force=res.new > 0 or _exports_pending(engine, name))
-                        _exports_done(engine, name)
-                    except OSError as exc:  # disk full, no permission: the data is safe in the database
-                        res.exit_code = max(res.exit_code, EXIT_UNREADABLE)
-                        res.message = (f"exports of {name} could not be written ({exc.strerror}: {exc.filename}); "
-                                       "the data is committed and the next sync writes them again")
-                        log.error("form %s: %s", name, res.message)
-            result = SyncResult(run_id, results)
+            try:
+                result = _sync_forms(engine, cfg, definitions, by_form, names, run_id, export=export, full=full)
+            except BaseException as exc:  # a bug or Ctrl-C: the run is over, not running
+                _end_run(engine, run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+                raise
             with engine.begin() as conn:
                 conn.execute(T.sync_runs.update().where(T.sync_runs.c.id == run_id).values(
                     finished_at=db.utcnow(),
                     status={EXIT_OK: "ok", EXIT_REFUSED: "refused"}.get(result.exit_code, "failed"),
-                    counts=json.dumps({r.form: _counts(r) for r in results}, ensure_ascii=False),
-                    api_calls=sum(r.api_calls for r in results),
-                    drift=json.dumps([d for r in results for d in r.drift], ensure_ascii=False) or None))
+                    counts=json.dumps({r.form: _counts(r) for r in result.forms}, ensure_ascii=False),
+                    api_calls=sum(r.api_calls for r in result.forms),
+                    drift=json.dumps([d for r in result.forms for d in r.drift], ensure_ascii=False) or None))
             return result
     finally:
         engine.dispose()
+
+
+def _end_run(engine: sa.Engine, run_id: int, status: str) -> None:
+    """Mark a run that stopped on an unexpected error; the error itself is what the caller sees."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(T.sync_runs.update().where(T.sync_runs.c.id == run_id)
+                         .values(finished_at=db.utcnow(), status=status))
+    except Exception:  # noqa: BLE001 (the database may be what failed; the next run marks it)
+        log.debug("run %s could not be marked %s", run_id, status, exc_info=True)
+
+
+def _sync_forms(engine: sa.Engine, cfg: Config, definitions: dict, by_form: dict, names: list[str],
+                run_id: int, *, export: bool, full: bool) -> SyncResult:
+    """Each form in its own transaction, then its exports."""
+    results = []
+    for name in names:
+        res = sync_form(engine, cfg, definitions[name], by_form[name], run_id, full=full)
+        results.append(res)
+        counts = {k: getattr(res, k) for k in COUNTS}
+        log.info("form %s: %s; %s", name, res.status, ", ".join(f"{v} {k}" for k, v in counts.items()),
+                 extra={"form": name, "status": res.status, "counts": counts})
+        if export and res.status != "failed":
+            try:
+                export_form(engine, definitions[name], cfg.exports_dir, cfg.export_formats,
+                            force=res.new > 0 or _exports_pending(engine, name))
+                _exports_done(engine, name)
+            except OSError as exc:  # disk full, no permission: the data is safe in the database
+                res.exit_code = max(res.exit_code, EXIT_UNREADABLE)
+                res.message = (f"exports of {name} could not be written ({exc.strerror}: {exc.filename}); "
+                               "the data is committed and the next sync writes them again")
+                log.error("form %s: %s", name, res.message)
+    return SyncResult(run_id, results)
 
 
 def _exports_pending(engine: sa.Engine, form: str) -> bool:

@@ -150,6 +150,36 @@ def test_sync_status_and_rerun(run_cli, sekolah, tmp_path):
     assert p.returncode == 2 and "not a monthly period" in p.stderr
 
 
+def test_a_bug_is_one_line_exit_70_and_a_crash_report(run_cli, sekolah, tmp_path):
+    """An unexpected error (here a bug planted in the completeness step through sitecustomize) ends
+    with one line naming a crash report, exit 70, the form rolled back and the run marked failed."""
+    plant = tmp_path / "plant"
+    write(plant / "sitecustomize.py", "import forms_sync.sync as s\n"
+          "def broken(*args, **kwargs):\n    raise KeyError('planted bug')\n"
+          "s.update_completeness = broken\n")
+    write(tmp_path / "inbox" / "a.csv", HEADER + ROW)
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n'
+          '[[sources]]\nform = "rekap_sekolah"\ntype = "files"\npaths = ["inbox/*.csv"]\n')
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    p = run_cli("sync", env={"PYTHONPATH": str(plant), "TMPDIR": str(scratch)})
+    no_traceback(p)
+    errors = [line for line in p.stderr.splitlines() if "error" in line.lower()]
+    assert p.returncode == 70 and len(errors) == 1 and errors[0].startswith("error: internal error"), p.stderr
+    assert "internal error (KeyError: 'planted bug')" in p.stderr and "bug in forms-sync" in p.stderr
+    reports = list(scratch.glob("forms-sync-crash-*.txt"))
+    assert len(reports) == 1 and str(reports[0]) in p.stderr.replace("\n", "")
+    report = reports[0].read_text(encoding="utf-8")
+    assert "Traceback" in report and "planted bug" in report and "command: " in report
+    db = sqlite3.connect(tmp_path / "fs.db")
+    assert db.execute("select status, finished_at is not null from _sync_runs").fetchall() == [("failed", 1)]
+    assert db.execute("select count(*) from _submissions").fetchone() == (0,)
+    assert db.execute("select count(*) from rekap_sekolah").fetchone() == (0,)
+    p = run_cli("sync")  # without the planted bug the next run does the work
+    assert p.returncode == 0, p.stderr
+    assert db.execute("select status from _sync_runs order by id").fetchall() == [("failed",), ("ok",)]
+
+
 def test_sync_missing_config(run_cli, tmp_path):
     p = run_cli("sync", "--config", tmp_path / "none.toml")
     assert p.returncode == 2 and "config file not found" in p.stderr
