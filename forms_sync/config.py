@@ -89,6 +89,7 @@ def load_config(path: str | Path | None) -> Config:
                 raw = {**raw, "paths": [paths]}
             elif not isinstance(paths, list) or not paths:
                 raise ConfigError(f"{p}.paths: a list of files or globs is required")
+        _check_source_values(p, raw)
         cols = raw.get("columns", {})
         if not isinstance(cols, dict):
             raise ConfigError(f"{p}.columns: must be a table of field = \"file column\" or [columns]")
@@ -110,6 +111,21 @@ def load_config(path: str | Path | None) -> Config:
         google=data.get("google", {}),
         lock_file=(base / data["lock_file"]) if "lock_file" in data else None,
     )
+
+
+def _check_source_values(where: str, raw: dict) -> None:
+    """The optional settings of a source, each of the kind it must be."""
+    from forms_sync.definition.model import LOCALES
+    if "locale" in raw and raw["locale"] not in LOCALES:
+        raise ConfigError(f"{where}.locale: {raw['locale']!r} is not one of {', '.join(LOCALES)} "
+                          "(id: 1.234,5 and 31/12/2026; en: 1,234.5)")
+    for key in ("sheet", "name", "form_id", "spreadsheet_id"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            raise ConfigError(f"{where}.{key}: must be a non-empty text in quotes, e.g. {key} = \"...\"")
+    ignore = raw.get("ignore_columns", [])
+    if not isinstance(ignore, list) or not all(isinstance(c, str) for c in ignore):
+        raise ConfigError(f"{where}.ignore_columns: must be a list of column headers, e.g. "
+                          "ignore_columns = [\"No\", \"Keterangan\"]")
 
 
 def column_mapping(options: dict) -> dict[str, list[str]]:

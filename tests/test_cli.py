@@ -276,6 +276,36 @@ def test_config_mapping_to_an_unknown_field_is_a_config_error(run_cli, sekolah, 
     no_traceback(p)
 
 
+@pytest.mark.parametrize("setting,said", [
+    ('locale = "fr"', "sources[0].locale: 'fr' is not one of id, en"),
+    ('locale = "ID"', "sources[0].locale: 'ID' is not one of id, en"),
+    ("sheet = 3", "sources[0].sheet: must be a non-empty text"),
+    ('ignore_columns = "No"', "sources[0].ignore_columns: must be a list of column headers"),
+])
+def test_a_bad_source_setting_is_a_config_error(run_cli, sekolah, tmp_path, setting, said):
+    write(tmp_path / "in.csv", HEADER + ROW)
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n[[sources]]\n'
+          f'form = "rekap_sekolah"\ntype = "files"\npaths = ["in.csv"]\n{setting}\n')
+    p = run_cli("sync")
+    no_traceback(p)
+    assert p.returncode == 2 and said in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("content,said", [
+    (b"these are not the rows you are looking for\n" * 200, "is not an SQLite database, or it is damaged"),
+    (b"SQLite format 3\x00" + b"\xff" * 5000, "is not an SQLite database, or it is damaged"),
+])
+def test_a_database_file_that_is_not_sqlite_is_exit_3_and_left_alone(run_cli, sekolah, tmp_path, content, said):
+    write(tmp_path / "in.csv", HEADER + ROW)
+    (tmp_path / "fs.db").write_bytes(content)
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n[[sources]]\n'
+          'form = "rekap_sekolah"\ntype = "files"\npaths = ["in.csv"]\n')
+    p = run_cli("sync")
+    no_traceback(p)
+    assert p.returncode == 3 and said in p.stderr and "restore it from a backup" in p.stderr, p.stderr
+    assert (tmp_path / "fs.db").read_bytes() == content
+
+
 def test_exports_that_cannot_be_written_keep_the_data_and_exit_3(run_cli, sekolah, tmp_path):
     write(tmp_path / "in.csv", HEADER + ROW)
     (tmp_path / "exports").write_text("a file where the exports folder should be")
