@@ -63,8 +63,8 @@ def _crash_report(exc: Exception) -> Path | None:
     import tempfile
     import traceback
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    path = Path(tempfile.gettempdir()) / f"forms-sync-crash-{stamp}-{os.getpid()}.txt"
-    try:
+    try:  # gettempdir itself fails when no temporary folder can be written
+        path = Path(tempfile.gettempdir()) / f"forms-sync-crash-{stamp}-{os.getpid()}.txt"
         path.write_text(f"forms-sync {__version__}, Python {sys.version.split()[0]}\n"
                         f"command: {' '.join(sys.argv)}\n\n"
                         + "".join(traceback.format_exception(exc)), encoding="utf-8")

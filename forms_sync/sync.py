@@ -95,7 +95,7 @@ def run_sync(config: Config | str | Path | None, forms: list[str] | None = None,
             raise ConfigError(f"form {n!r} has no source in the config; known: {', '.join(by_form) or 'none'}")
     engine = db.open_engine(cfg.database_url)
     try:
-        with sync_lock(engine, cfg.lock_file), db.translate_errors():
+        with sync_lock(engine, cfg.lock_file), db.translate_errors(engine):
             db.ensure_base(engine)
             with engine.begin() as conn:
                 db.load_regions(conn)
@@ -230,7 +230,7 @@ def sync_form(engine: sa.Engine, cfg: Config, definition: FormDefinition, source
                                                  full, result)
         log.debug("form %s: %d batch(es) and %d file(s) to store in one transaction", definition.id,
                   len(fetched), len(reads))
-        with db.translate_errors(), engine.begin() as conn, ThreadPoolExecutor(2, thread_name_prefix="stage") as pool:
+        with db.translate_errors(engine), engine.begin() as conn, ThreadPoolExecutor(2, thread_name_prefix="stage") as pool:
             run = _Run(run_id, db.utcnow(), lookup=_any_stored(conn, definition.id),
                        written=set() if _empty(conn, T.form_table(definition)) else None, pool=pool)
             for batch in fetched:

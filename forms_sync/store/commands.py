@@ -21,7 +21,7 @@ def migrate_form(config_path, form: str, renames: dict[str, str], *, dry_run: bo
     definition = find_definition(form, config_path, cfg.definitions_dir)
     engine = db.open_engine(cfg.database_url)
     try:
-        with sync_lock(engine, cfg.lock_file, command=f"migrate {form}"), db.translate_errors():
+        with sync_lock(engine, cfg.lock_file, command=f"migrate {form}"), db.translate_errors(engine):
             db.ensure_base(engine)
             with engine.begin() as conn:
                 plan = plan_migration(conn, definition, renames)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -68,9 +71,38 @@ def open_engine(url: str) -> sa.Engine:
     try:
         with engine.connect():
             pass
-    except sa.exc.OperationalError as exc:
-        raise UnreadableSource(f"cannot connect to the database {mask_url(url)}: {error_line(exc)}") from None
+    except sa.exc.DBAPIError as exc:  # unreachable, refused, or (SQLite) not a database at all
+        raise UnreadableSource(f"cannot connect to the database {mask_url(url)}: {error_line(exc)}"
+                               f"{_sqlite_advice(engine, exc)}") from None
     return engine
+
+
+def _sqlite_advice(engine: sa.Engine, exc: BaseException) -> str:
+    """What to do about an SQLite file that cannot be opened or written, from the driver's words."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return ""
+    path = Path(engine.url.database).resolve()
+    text = error_line(exc)
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        return (f". {path} is not an SQLite database, or it is damaged: restore it from a backup, or "
+                "point `database` in the config to a new file (forms-sync never overwrites it)")
+    if "unable to open" in text or "readonly" in text or "read-only" in text:
+        folder = path.parent
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return (f". forms-sync needs to write {path} and its -wal and -shm files beside it, in "
+                    f"{folder}: choose a folder you may write to, or fix its permissions")
+    if "disk is full" in text:
+        return f". {_free(path.parent)} in the database's folder, {_free(Path(tempfile.gettempdir()))} in " \
+               "the temporary folder SQLite sorts in (TMPDIR, or SQLITE_TMPDIR): free space there, or " \
+               "point TMPDIR to a folder with room"
+    return ""
+
+
+def _free(folder: Path) -> str:
+    try:
+        return f"{shutil.disk_usage(folder).free / 1e6:,.0f} MB free in {folder}"
+    except OSError:
+        return f"{folder} (free space unknown)"
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:
@@ -93,12 +125,13 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
 
 
 @contextmanager
-def translate_errors():
+def translate_errors(engine: sa.Engine | None = None):
     """Database errors as one clear line (DatabaseError, exit 3) instead of a driver traceback."""
     try:
         yield
     except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(f"database error: {error_line(exc)}") from None
+        advice = _sqlite_advice(engine, exc) if engine is not None else ""
+        raise DatabaseError(f"database error: {error_line(exc)}{advice}") from None
 
 
 def error_line(exc: BaseException) -> str:
