@@ -185,28 +185,42 @@ def test_a_utf16_database_keeps_executemany(tmp_path, monkeypatch, staged):
 
 
 def test_folders_of_killed_runs_are_removed(engine, tmp_path, monkeypatch, staged):
-    """A run killed while staging (kill -9) leaves its folder: the next run that stages removes the
-    folders whose process is gone, and leaves those of live processes."""
+    """A run killed while staging (kill -9) leaves its folder, unlocked: the next run that stages
+    removes it. A folder another live process holds locked (a run in another container, whose pid
+    means nothing here), one too young to be locked yet, and a plain file are left alone."""
     import subprocess
     import sys
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
-    dead = tmp_path / f"{sqlite_stage.PREFIX}{gone}-abc"
-    live = tmp_path / f"{sqlite_stage.PREFIX}{os.getppid()}-def"
-    other = tmp_path / f"{sqlite_stage.PREFIX}notapid"
-    for folder in (dead, live, other):
+    import time
+    old = time.time() - 2 * sqlite_stage.SETTLE_SECONDS
+    folders = {name: tmp_path / f"{sqlite_stage.PREFIX}{name}" for name in ("killed", "live", "young")}
+    for folder in folders.values():
         folder.mkdir()
+        (folder / sqlite_stage.IN_USE).touch()
         (folder / "stage.db").write_bytes(b"x" * 100)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    sqlite_stage._remove_abandoned.cache_clear()
-    table = edge_table("edge_staged")
-    table._columns.remove(table.c.day_text)  # noqa: SLF001
-    with engine.begin() as conn:
-        table.create(conn)
-        db.insert(conn, table, frame(N))
+    for name in ("killed", "live"):
+        os.utime(folders[name], (old, old))
+    plain = tmp_path / f"{sqlite_stage.PREFIX}file"
+    plain.write_text("not a folder")
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time\n"
+                               f"fh = open({str(folders['live'] / sqlite_stage.IN_USE)!r}, 'a')\n"
+                               "fcntl.flock(fh, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+        sqlite_stage._remove_abandoned.cache_clear()
+        table = edge_table("edge_staged")
+        table._columns.remove(table.c.day_text)  # noqa: SLF001
+        with engine.begin() as conn:
+            table.create(conn)
+            db.insert(conn, table, frame(N))
+    finally:
+        holder.kill()
+        holder.wait()
     assert staged == ["edge_staged"]
-    assert not dead.exists() and live.exists() and other.exists()
-    assert sorted(p.name for p in tmp_path.glob(f"{sqlite_stage.PREFIX}*")) == sorted([live.name, other.name])
+    assert sorted(p.name for p in tmp_path.glob(f"{sqlite_stage.PREFIX}*")) == \
+        sorted([folders["live"].name, folders["young"].name, plain.name])
+    assert (folders["live"] / "stage.db").exists()  # its run's rows untouched
 
 
 def test_a_sync_through_the_stage_stores_what_executemany_stores(tmp_path, monkeypatch, staged):

@@ -18,6 +18,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -27,7 +28,9 @@ import sqlalchemy as sa
 
 from forms_sync.errors import DatabaseError
 
-PREFIX = "forms-sync-stage-"  # scratch folders in TMPDIR: forms-sync-stage-<pid>-<random>
+PREFIX = "forms-sync-stage-"  # scratch folders in TMPDIR
+IN_USE = "in-use"  # the file a live run holds locked in its scratch folder
+SETTLE_SECONDS = 60  # a younger folder is left alone: its run may not have locked it yet
 STAGE = "forms_sync_stage"  # the in-memory schema the scratch image is loaded as
 MIN_ROWS = 10_000  # below this, plain executemany is as quick
 
@@ -139,9 +142,11 @@ def image(data) -> bytes:
     connection of the caller's, and the ADBC driver binds without the GIL: it may run in a thread."""
     import adbc_driver_manager
     import adbc_driver_sqlite.dbapi as adbc
-    _remove_abandoned()
     try:
-        with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as folder:
+        _remove_abandoned()
+        with tempfile.TemporaryDirectory(prefix=PREFIX) as folder, \
+                open(os.path.join(folder, IN_USE), "w") as in_use:
+            _lock(in_use)
             path = os.path.join(folder, "stage.db")
             with adbc.connect(path, autocommit=True) as scratch, scratch.cursor() as cur:
                 cur.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
@@ -153,37 +158,54 @@ def image(data) -> bytes:
                 scratch.adbc_connection.commit()
             return Path(path).read_bytes()
     except (OSError, adbc_driver_manager.Error) as exc:  # full or unwritable temporary folder
-        folder = tempfile.gettempdir()
-        try:
-            free = f" ({shutil.disk_usage(folder).free / 1e6:,.0f} MB free there)"
-        except OSError:
-            free = ""
         lines = str(exc).strip().splitlines() or [exc.__class__.__name__]
         cause = re.sub(r"^[A-Z_]+: (failed to execute: )?", "", lines[0])  # the driver's status prefix
-        raise DatabaseError(f"rows could not be staged in {folder}{free}: {cause}. Free space there or "
-                            "point TMPDIR to a folder with room; nothing was written.") from None
+        raise DatabaseError(f"rows could not be staged in {_temporary_folder()}: {cause}. Free space "
+                            "there or point TMPDIR to a folder with room; nothing was written.") from None
+
+
+def _temporary_folder() -> str:
+    """The temporary folder and its free space, as far as they can be told."""
+    try:
+        folder = tempfile.gettempdir()
+    except OSError:
+        return "the temporary folder (none of TMPDIR, /tmp, /var/tmp can be written)"
+    try:
+        return f"{folder} ({shutil.disk_usage(folder).free / 1e6:,.0f} MB free there)"
+    except OSError:
+        return folder
+
+
+def _lock(in_use) -> None:
+    """Hold the folder's IN_USE file locked for as long as this process lives (the kernel lets go
+    when it dies, however it dies); where flock is missing, folders are never swept."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(in_use, fcntl.LOCK_EX)
 
 
 @functools.cache
 def _remove_abandoned() -> None:
     """Remove the stage folders of runs that were killed (kill -9, power loss) before their clean-up
-    ran: each folder's name holds its process id. Once per process; folders of live processes, or
-    of other users, are left alone."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        pid = folder.name[len(PREFIX):].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
+    ran, once per process: a folder whose IN_USE file no process holds locked. A lock, not a process
+    id, because a run in another container sharing TMPDIR has a process id this one cannot see.
+    Folders younger than SETTLE_SECONDS may not be locked yet; other users' are not ours to remove."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):  # another user's process, or cannot tell
-        return True
-    return True
+        import fcntl
+    except ImportError:
+        return
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            if not folder.is_dir() or now - folder.stat().st_mtime < SETTLE_SECONDS:
+                continue
+            with open(folder / IN_USE, "a") as in_use:
+                fcntl.flock(in_use, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a live run's
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def copy_image(conn: sa.Connection, table_name: str, columns: list[str], staged: bytes) -> None:
