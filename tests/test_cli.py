@@ -306,6 +306,22 @@ def test_a_database_file_that_is_not_sqlite_is_exit_3_and_left_alone(run_cli, se
     assert (tmp_path / "fs.db").read_bytes() == content
 
 
+def test_invisible_characters_in_headers_do_not_hide_columns(run_cli, sekolah, tmp_path):
+    """A file saved twice with a byte-order mark keeps the second one in its first header, and
+    headers pasted from the web carry zero-width spaces: the columns are still found, so the
+    timestamp (which decides which answer is the latest) is not silently lost."""
+    header = HEADER.replace("Jumlah SD", "Jumlah\u200b SD").replace("Catatan", "\u200eCatatan\u200f")
+    (tmp_path / "in.csv").write_bytes("\ufeff\ufeff".encode() + (header + ROW).encode())
+    write(tmp_path / "forms-sync.toml", 'definitions = "defs"\ndatabase = "sqlite:///fs.db"\n[[sources]]\n'
+          'form = "rekap_sekolah"\ntype = "files"\npaths = ["in.csv"]\n')
+    p = run_cli("sync", "--format", "json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "unknown_column" not in p.stdout + p.stderr
+    db = sqlite3.connect(tmp_path / "fs.db")
+    assert db.execute("select jumlah_sd, catatan, _submitted_at from rekap_sekolah").fetchall() == [
+        (1234, "ok", "2026-12-03 02:15:02.000000")]
+
+
 def test_exports_that_cannot_be_written_keep_the_data_and_exit_3(run_cli, sekolah, tmp_path):
     write(tmp_path / "in.csv", HEADER + ROW)
     (tmp_path / "exports").write_text("a file where the exports folder should be")

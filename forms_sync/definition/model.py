@@ -415,9 +415,15 @@ def _kind_word(names: str) -> str:
 _WS = re.compile(r"\s+")
 
 
+# Invisible characters a header can pick up on the way (a second byte-order mark from a file saved
+# twice, zero-width spaces and direction marks pasted from the web); they never tell headers apart.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
 def fold_header(text: str) -> str:
-    """Header comparison key (FORMAT.md §2): case folded, trimmed, inner whitespace runs as one space."""
-    return _WS.sub(" ", str(text)).strip().casefold()
+    """Header comparison key (FORMAT.md §2): case folded, trimmed, inner whitespace runs as one
+    space; invisible characters (byte-order marks, zero-width spaces) removed."""
+    return _WS.sub(" ", _INVISIBLE.sub("", str(text))).strip().casefold()
 
 
 def fold_choice(text: str) -> str:
