@@ -69,6 +69,20 @@ def test_huge_cell_is_refused_not_echoed(run_cli, sekolah, tmp_path):
     assert len(p.stdout) < 5000  # the value is cut in the report, not echoed whole
 
 
+@pytest.mark.parametrize("mac", [True, False])
+def test_lone_cr_line_ends_are_line_ends(run_cli, sekolah, tmp_path, mac):
+    """Excel's "CSV (Macintosh)" ends every line with CR alone; in a file of LF lines, a stray CR
+    ends its line too (as in Excel). A CR inside quotes stays in the cell."""
+    second = ROW.replace("32.04 Kabupaten Bandung", "32.73 Kota Bandung").replace(",ok\n", ',"dua\rbaris"\n')
+    text = (HEADER + ROW + second).replace("\n", "\r") if mac else HEADER + ROW.replace("\n", "\r") + second
+    f = tmp_path / "in.csv"
+    f.write_bytes(text.encode("utf-8"))
+    p = run_cli("validate", sekolah, f, "--format", "json")
+    no_traceback(p)
+    rep = json.loads(p.stdout)
+    assert p.returncode == 0 and (rep["rows"], rep["accepted"]) == (2, 2), p.stdout + p.stderr
+
+
 @pytest.mark.parametrize("encoding,sep", [("cp1252", ","), ("utf-8-sig", ";"), ("utf-16", "\t")])
 def test_encodings_and_separators(run_cli, sekolah, tmp_path, encoding, sep):
     row = ROW.replace(",ok\n", ",Catatan café\n")

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -407,7 +408,7 @@ def _read_csv(path: Path, data: bytes) -> tuple[list[str], pd.DataFrame]:
 
 def _check_quotes(path: Path, text: str, delim: str) -> None:
     """Refuse a file whose quoted cell never closes: a lenient reader would swallow every row after it."""
-    reader = csv.reader(io.StringIO(text), delimiter=delim, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delim, strict=True)
     record_start = 1
     try:
         for _ in reader:
@@ -462,23 +463,21 @@ def _header(path: Path, head: str, delim: str, whole: bool) -> list[str] | None:
     return header
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _lines(text: str):
-    """The text's lines with their line ends, as iterating io.StringIO(text) gives them, without
-    copying the whole file into a StringIO (only the header is read this way)."""
-    start, end = 0, len(text)
-    while start < end:
-        stop = text.find("\n", start)
-        if stop < 0:
-            yield text[start:]
-            return
-        yield text[start:stop + 1]
-        start = stop + 1
+    """The text's lines with their line ends, for Python's csv reader, without copying the whole
+    file into a StringIO. A lone CR ends a line too (old Mac "CSV (Macintosh)" files, a stray CR),
+    as it does for Excel and Arrow's reader; csv would otherwise refuse it inside an unquoted cell.
+    Inside a quoted cell the csv reader joins the lines back, line ends included."""
+    return (m.group() for m in _LINE.finditer(text))
 
 
 def _read_csv_slow(text: str, delim: str, width: int) -> pd.DataFrame:
     """Rows with a ragged number of cells: padded, never dropped (extra cells become unnamed columns)."""
     try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r][1:]
+        rows = [r for r in csv.reader(_lines(text), delimiter=delim) if r][1:]
     except csv.Error as exc:
         raise UnreadableSource(f"its rows cannot be told apart ({exc}). Save the file again as CSV "
                                "from Excel or Google Sheets and send it again.") from None
