@@ -237,6 +237,25 @@ def test_typed_xlsx_cells_follow_the_definition_locale(run_cli, sekolah, tmp_pat
     assert list(csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8")))[0]["anggaran"] == "1234.5"
 
 
+def test_blank_rows_above_an_xlsx_header_are_looked_past(run_cli, sekolah, tmp_path):
+    """Operators leave spacing above the header by hand; the rows under it still count from 1."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Catatan"
+    ws.append(["petunjuk pengisian"])  # another sheet first: the one with the region column is read
+    data = wb.create_sheet("Data")
+    data.append([])
+    data.append([None, "  "])
+    data.append(HEADER.strip().split(","))
+    data.append(["03/12/2026 09:15:02", "32.04 Kabupaten Bandung", "November 2026", 10, 5, 5, 10, 1234.5, "Final", ""])
+    data.append(["03/12/2026 09:16:02", "32.73 Kota Bandung", "November 2026", "x", 5, 5, 10, 1, "Final", ""])
+    wb.save(tmp_path / "spaced.xlsx")
+    p = run_cli("validate", sekolah, tmp_path / "spaced.xlsx", "--format", "json")
+    rep = json.loads(p.stdout)
+    assert (rep["rows"], rep["accepted"]) == (2, 1), p.stdout + p.stderr
+    assert [(e["row"], e["field"]) for e in rep["errors"]] == [(2, "jumlah_sd")]
+
+
 def test_unclosed_quote_refuses_the_file_naming_the_line(run_cli, sekolah, tmp_path):
     """A lenient reader would swallow every later row into one cell: the file is refused instead."""
     bad = ROW.replace(",ok\n", ',"never closed\n')

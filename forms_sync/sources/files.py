@@ -509,14 +509,15 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
         rows = list(ws.iter_rows(values_only=True))
     finally:
         wb.close()
-    if not rows:
+    top = _first_filled(rows)  # blank rows above the header (spacing left by hand) hold nothing
+    if top is None:
         return [], pd.DataFrame()
-    header = ["" if h is None else str(h) for h in rows[0]]
+    header = ["" if h is None else str(h) for h in rows[top]]
     while header and not header[-1].strip():
         header.pop()
     width = len(header)
     body = []
-    for r in rows[1:]:
+    for r in rows[top + 1:]:
         cells = [typed_cell_text(v, locale) for v in r]
         if len(cells) > width and any(c is not None for c in cells[width:]):
             extra = len(cells) - width
@@ -531,6 +532,17 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
     return header, frame
 
 
+HEADER_SEARCH_ROWS = 50  # blank rows above a sheet's header that are looked past
+
+
+def _first_filled(rows: list[tuple]) -> int | None:
+    """The index of the first row with a cell that is not blank (within HEADER_SEARCH_ROWS, else 0)."""
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if any(c is not None and str(c).strip() for c in row):
+            return i
+    return 0 if len(rows) > HEADER_SEARCH_ROWS else None
+
+
 def _pick_sheet(path, wb, sheet, definition):
     if sheet:
         if sheet not in wb.sheetnames:
@@ -538,9 +550,12 @@ def _pick_sheet(path, wb, sheet, definition):
         return wb[sheet]
     if definition is not None:  # the sheet whose header row holds the region question
         want = fold_header(definition.region_label)
-        found = [ws for ws in wb.worksheets
-                 if any(fold_header(c) == want for c in next(ws.iter_rows(max_row=1, values_only=True), ())
-                        if c is not None)]
+        found = []
+        for ws in wb.worksheets:
+            top = list(ws.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True))
+            first = _first_filled(top)
+            if first is not None and any(fold_header(c) == want for c in top[first] if c is not None):
+                found.append(ws)
         if len(found) > 1:  # reading one would silently drop the rows of the others
             names = ", ".join(repr(ws.title) for ws in found)
             raise UnreadableSource(f"{path}: {len(found)} sheets ({names}) have a {definition.region_label!r} "
