@@ -61,6 +61,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class OneLineFormatter(logging.Formatter):
+    """Text records one line each: a line break in quoted user text (a pasted multi-line cell)
+    is written as \\n, so tools that read the log line by line see one record per line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        return super().formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def setup(fmt: str = "text", level: str = "info") -> None:
     """Send forms_sync's records to stderr as `fmt` (text | json); called once by the CLI."""
     logger = logging.getLogger(LOGGER)
@@ -69,7 +77,7 @@ def setup(fmt: str = "text", level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(MaskPersonalData())
     handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
+                         OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False

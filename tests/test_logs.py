@@ -3,6 +3,7 @@ and no email address or phone number in any log line."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -60,3 +61,16 @@ def test_text_log_and_errors(run_cli, tmp_path):
     p = run_cli("--log-format", "json", "sync", "--config", tmp_path / "bad.toml")
     entry = json.loads(p.stderr)
     assert p.returncode == 2 and entry["level"] == "error" and "unknown key" in entry["message"] and entry["exit"] == 2
+
+
+def test_text_log_records_are_one_line_each(run_cli, tmp_path):
+    """A multi-line timestamp cell is quoted in the file's error: still one log line per record."""
+    config = write_project(tmp_path, regencies=3, months=1, files=1, provinces=1)
+    header = (tmp_path / "in" / "sekolah_01.csv").read_text(encoding="utf-8").splitlines()[0]
+    write(tmp_path / "in" / "sekolah_02.csv", header + '\n"03/12/2026\nbaris dua\r\nbaris tiga",11.01,Januari 2026,'
+                                                  "1,1,1,2,,Final,,,,\n")
+    p = run_cli("sync", "--no-export", "--config", config)
+    assert p.returncode == 1, p.stderr
+    lines = p.stderr.splitlines()
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]+ ", line) for line in lines), p.stderr
+    assert any("03/12/2026\\nbaris dua\\r\\nbaris tiga" in line for line in lines), p.stderr
