@@ -5,8 +5,10 @@ transaction (rolled back with it)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -256,3 +258,29 @@ def test_a_sync_through_the_stage_stores_what_executemany_stores(tmp_path, monke
         snaps.append((snap, [[(f.form, f.accepted, f.rejected, f.superseded, f.new) for f in c] for c in counts]))
     assert "_submissions" in staged and "rekap_sekolah" in staged
     assert snaps[0] == snaps[1]
+
+
+def test_a_full_folder_for_sqlite_sorting_is_named_with_its_free_space(tmp_path, run_cli):
+    """SQLite sorts and spills in TMPDIR as well: when that is full during a sync, the message names
+    it and the database's folder with the room each has left. Needs a tiny tmpfs (root)."""
+    import subprocess
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import run as bench
+    data, grown = tmp_path / "v.csv", tmp_path / "g.csv"
+    bench.generate(20_000, data, grown)
+    bench.write_config(tmp_path, f"sqlite:///{tmp_path / 's.db'}", data)
+    assert run_cli("sync", "--no-export").returncode == 1  # ~1% refused rows
+    data.write_bytes(grown.read_bytes())  # 1,000 more rows: too few for the stage
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(small)], capture_output=True).returncode:
+        pytest.skip("a tmpfs cannot be mounted here")
+    try:
+        p = run_cli("sync", "--no-export", "--format", "json", env={"TMPDIR": str(small)})
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert p.returncode == 3, p.stdout + p.stderr
+    message = json.loads(p.stdout)["forms"][0]["message"]
+    assert message.startswith("database error: database or disk is full (the database's folder ")
+    assert f", {small}, has 2 MB free)" in message and "SQLITE_TMPDIR" in message

@@ -92,17 +92,18 @@ def _sqlite_advice(engine: sa.Engine, exc: BaseException) -> str:
             return (f". forms-sync needs to write {path} and its -wal and -shm files beside it, in "
                     f"{folder}: choose a folder you may write to, or fix its permissions")
     if "disk is full" in text:
-        return f". {_free(path.parent)} in the database's folder, {_free(Path(tempfile.gettempdir()))} in " \
-               "the temporary folder SQLite sorts in (TMPDIR, or SQLITE_TMPDIR): free space there, or " \
-               "point TMPDIR to a folder with room"
+        scratch = Path(os.environ.get("SQLITE_TMPDIR") or tempfile.gettempdir())
+        return (f" (the database's folder {path.parent} has {_free(path.parent)}; the temporary folder "
+                f"SQLite sorts in, {scratch}, has {_free(scratch)}): free space where it is short, or point "
+                "TMPDIR (or SQLITE_TMPDIR) to a folder with room")
     return ""
 
 
 def _free(folder: Path) -> str:
     try:
-        return f"{shutil.disk_usage(folder).free / 1e6:,.0f} MB free in {folder}"
+        return f"{shutil.disk_usage(folder).free / 1e6:,.0f} MB free"
     except OSError:
-        return f"{folder} (free space unknown)"
+        return "an unknown amount free"
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:
