@@ -216,6 +216,30 @@ def test_an_edit_replaces_the_earlier_version_even_when_it_moves_to_another_key(
     assert query(tmp_path, "select code, value from rekap_sekolah__rejected") == [("type", "dua")]
 
 
+def test_a_field_removed_from_a_live_form_keeps_its_stored_answers_and_later_syncs_run(tmp_path, sandbox, admin):
+    """The admin removes an answered field: generate takes its question off the form (its id kept as
+    retired), migrate drops the column, and from then on the old answers to that question are
+    neither a crash nor a warning on every run; new responses land as before."""
+    from forms_sync.store.commands import migrate_form
+    form_id = google_form(tmp_path)
+    cfg = config(tmp_path, [{"form": "rekap_sekolah", "type": "google_form"}])
+    admin.submit(form_id, answer("32.05 Kabupaten Garut", Catatan="ada catatan"), submitted_at=stamp(1))
+    assert one(run_sync(cfg)).exit_code == 0
+    changed = definition(tmp_path, fields=[f for f in SEKOLAH if f["name"] != "catatan"])
+    [result] = generate_forms([changed], publish=True, today=TODAY, retry=FAST)
+    assert result.status == "updated" and "catatan" in load_registry(changed).previous_question_ids.values()
+    assert one(run_sync(cfg)).exit_code == 2  # a removed field waits for migrate
+    migrate_form(cfg, "rekap_sekolah", {})
+    for n in (2, 3):  # the boundary response is read again each time: no crash, no warning
+        admin.submit(form_id, answer("32.04 Kabupaten Bandung", jumlah=str(n)), submitted_at=stamp(n))
+        res = one(run_sync(cfg))
+        assert (res.exit_code, res.new, res.accepted) == (0, 1, 1), res.message
+        assert not [p for f in res.files for p in f["problems"]] and not res.drift
+    assert query(tmp_path, "select region, jumlah_sd from rekap_sekolah order by region") == [("32.04", 3), ("32.05", 10)]
+    answers = json.loads(query(tmp_path, "select answers from _submissions order by arrival limit 1")[0][0])
+    assert answers.get("catatan") == "ada catatan"  # the raw answers as received are kept
+
+
 def test_full_sync_marks_responses_deleted_in_google(tmp_path, sandbox, admin):
     form_id = google_form(tmp_path)
     cfg = config(tmp_path, [{"form": "rekap_sekolah", "type": "google_form"}])

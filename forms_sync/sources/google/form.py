@@ -150,7 +150,9 @@ class GoogleFormSource:
         when it came from the form itself rather than the lock file."""
         if self.by_registry:
             current = {i.question_id: i.key for i in self.registry.items if i.question_id}
-            return {**self.registry.previous_question_ids, **current}, None
+            # a retired question whose field was since removed (or renamed, by `migrate`) maps to nothing
+            retired = {q: k for q, k in self.registry.previous_question_ids.items() if k in self.definition.columns}
+            return {**retired, **current}, None
         cached = mark.get("questions") if isinstance(mark.get("questions"), dict) else {}
         seen = {q for r in responses for q in (r.get("answers") or {})}
         if cached and seen <= set(cached):
@@ -179,8 +181,9 @@ class GoogleFormSource:
             answers = r.get("answers") or {}
             for qid, answer in answers.items():
                 key = questions.get(qid)
-                if key is None:
-                    unknown[qid] += 1
+                if key not in columns:  # not in the definition (a cached key may be a removed field)
+                    if not self._retired(qid):
+                        unknown[qid] += 1
                     continue
                 values = [str(v.get("value", "")) for v in (answer.get("textAnswers") or {}).get("answers") or []]
                 columns[key][n] = ", ".join(v for v in values if v.strip()) or None
@@ -213,6 +216,11 @@ class GoogleFormSource:
             log.warning("form %s: %s: %s %s: %s", d.id, self.label, entry["change"], entry.get("column") or
                         entry.get("field"), entry["effect"])
         return batch
+
+    def _retired(self, question_id: str) -> bool:
+        """A question generate took off the form with its field: its old answers stay in Google,
+        and the field's stored values stay in the database until `migrate` settles them."""
+        return self.by_registry and question_id in self.registry.previous_question_ids
 
     def _question_drift(self, before: dict | None, now: dict[str, str]) -> list[dict]:
         """Fields whose question appeared, went or was replaced since the last read. The first read
