@@ -36,6 +36,9 @@ def test_valid_definition_loads(sekolah):
     ({"period": "weekly"}, "period: 'weekly' is not one of"),
     ({"locale": "fr"}, "locale: 'fr' is not one of id, en"),
     ({"colour": "red"}, "colour: unknown key"),
+    # values no database column or date can hold: refused here, not by a crash in a later sync
+    ({"version": 10**23}, "version: must be a whole number from 1 to 2,147,483,647"),
+    ({"due_days": 10**9}, "due_days: must be from 0 to 3,660"),
 ])
 def test_top_level_errors(change, expected):
     assert any(p.startswith(expected) for p in problems(base(**change))), problems(base(**change))
@@ -68,7 +71,8 @@ def test_min_above_max_and_type_mismatch():
 @pytest.mark.parametrize("check,expected", [
     ("total_siswa == murid", "'murid' is not a field of this form"),
     ("__import__('os').system('x')", "not allowed"),
-    ("total_siswa.real == 1", "not allowed"),
+    ("total_siswa.real == 1", "a dot (.) ('total_siswa.real') is not allowed"),
+    ("(1 if total_siswa else 2) == 1", "if/else ('1 if total_siswa else 2') is not allowed"),
     ("total_siswa == 'a'", "only numbers are allowed"),
     ("total_siswa ==", "not a valid expression"),
     ("status_data == 1", "rules compare integer and number fields only"),
@@ -258,3 +262,30 @@ def test_pattern_is_a_full_match():
 
 def test_form_id_may_not_shadow_an_index_name():
     assert any(p.startswith("id: 'ix_rekap_period' is reserved") for p in problems(base(id="ix_rekap_period")))
+
+
+@pytest.mark.parametrize("field,change,expected", [
+    (0, {"max": 10**20}, "fields[0].max: 100000000000000000000 is too large; integer answers"),
+    (4, {"min": -1e36}, "fields[4].min: -1e+36 is too large; number answers"),
+    (6, {"max_length": 10**22}, "fields[6].max_length: must be from 1 to 50,000"),
+    (6, {"label": "Stempel waktu"}, "fields[6].label: 'Stempel waktu' is the header Google Forms gives"),
+    (6, {"label": "Email Address"}, "fields[6].label: 'Email Address' is the header Google Forms gives"),
+])
+def test_field_values_no_database_or_download_can_hold(field, change, expected):
+    data = base()
+    assert data["fields"][field]["type"] in ("integer", "number", "text")
+    data["fields"][field].update(change)
+    got = problems(data)
+    assert any(p.startswith(expected) for p in got), got
+
+
+def test_a_yaml_alias_chain_is_shown_short_and_quickly(tmp_path):
+    """Nine levels of aliases stand for 9**9 items: the message quotes a few, at once."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    text = "\n".join(lines) + "\n" + SEKOLAH.replace("title: Rekapitulasi Jumlah Sekolah dan Siswa", "title: *a8")
+    path = write(tmp_path / "bomb.yaml", text)
+    with pytest.raises(DefinitionError) as exc:
+        load_definition(path)
+    title = next(p for p in exc.value.problems if p.startswith("title:"))
+    assert title.startswith("title: must be text, got [[") and len(title) < 300

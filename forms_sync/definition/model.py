@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,13 @@ FIELD_TYPES = ("integer", "number", "text", "choice", "multi_choice", "date", "b
 RESPONDENTS = ("regency", "province", "village")
 PERIOD_TYPES = ("monthly", "quarterly", "semester", "yearly")
 LOCALES = ("id", "en")
+# Bounds on what a definition may ask for: every database stores it, and nothing overflows
+MAX_VERSION = 2**31 - 1  # an INTEGER column
+MAX_DUE_DAYS = 3660  # ten years after the period ends
+MAX_CELL = 50_000  # a longer answer is a pasted document or garbage, never a recap answer
+MAX_NUMBER = 10**35  # DECIMAL(65,30) on MariaDB/MySQL holds 35 digits before the point
+# Headers Google Forms gives its own columns in response downloads (English, Indonesian)
+GOOGLE_META_HEADERS = {"timestamp", "stempel waktu", "cap waktu", "email address", "alamat email"}
 RESERVED = {"region", "period"}
 # Form ids the database uses itself: its own tables, and `<form>__rejected`, `<form>__long`, `<form>__v1`.
 RESERVED_IDS = {"regions", "completeness"}
@@ -199,8 +207,8 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
                         "and <form>__rejected, <form>__long, <form>__v1 and indexes ix_<form>_... (no id may contain __ "
                         "or start with ix_)")
     version = need("version", int, data, "")
-    if version is not None and version < 1:
-        problems.append("version: must be a positive integer")
+    if version is not None and not 1 <= version <= MAX_VERSION:
+        problems.append(f"version: must be a whole number from 1 to {MAX_VERSION:,}, got {_show(version)}")
     title = need("title", str, data, "")
     description = need("description", str, data, "", required=False)
     respondent = need("respondent", str, data, "")
@@ -210,8 +218,9 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
     if period is not None and period not in PERIOD_TYPES:
         problems.append(f"period: {period!r} is not one of {', '.join(PERIOD_TYPES)}")
     due_days = need("due_days", int, data, "", required=False)
-    if due_days is not None and due_days < 0:
-        problems.append("due_days: must be 0 or more")
+    if due_days is not None and not 0 <= due_days <= MAX_DUE_DAYS:
+        problems.append(f"due_days: must be from 0 to {MAX_DUE_DAYS:,} (days after the period ends), "
+                        f"got {_show(due_days)}")
     locale = data.get("locale", "id")
     if not isinstance(locale, str) or locale not in LOCALES:
         problems.append(f"locale: {_show(locale)} is not one of id, en")
@@ -250,6 +259,10 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
                 problems.append(f"{p}label: {label!r} is used by an earlier field (labels must be unique)")
             elif folded in {fold_header(x) for x in reserved_labels if x}:
                 problems.append(f"{p}label: {label!r} is the label of the implicit region/period question")
+            elif folded in GOOGLE_META_HEADERS:
+                problems.append(f"{p}label: {label!r} is the header Google Forms gives its own timestamp or "
+                                "email column in response downloads, so files could never be read; choose "
+                                "another label")
             labels.add(folded)
         ftype = need("type", str, raw, p)
         if ftype is not None and ftype not in FIELD_TYPES:
@@ -283,8 +296,9 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
         max_length = None
         if ftype == "text" and "max_length" in raw:
             max_length = need("max_length", int, raw, p)
-            if max_length is not None and max_length < 1:
-                problems.append(f"{p}max_length: must be at least 1")
+            if max_length is not None and not 1 <= max_length <= MAX_CELL:
+                problems.append(f"{p}max_length: must be from 1 to {MAX_CELL:,} (no longer answer is "
+                                f"accepted), got {_show(max_length)}")
         paragraph = raw.get("paragraph") if ftype == "text" else None
         if paragraph is not None and not isinstance(paragraph, bool):
             problems.append(f"{p}paragraph: must be true or false")
@@ -383,16 +397,26 @@ def _bound(raw: dict, key: str, ftype: str | None, p: str, problems: list[str]):
     if ftype == "integer" and isinstance(value, float) and not value.is_integer():
         problems.append(f"{p}{key}: must be a whole number for an integer field, got {value!r}")
         return None
+    limit = 2**63 if ftype == "integer" else MAX_NUMBER
+    if not -limit < value < limit:  # beyond what every database stores (BIGINT, DECIMAL(65,30))
+        problems.append(f"{p}{key}: {_show(value)} is too large; {ftype} answers lie strictly between "
+                        f"-{limit:.0e} and {limit:.0e}")
+        return None
     return value
 
 
 def _show(value: Any) -> str:
-    """A value as the definition's author wrote it: dates as YYYY-MM-DD, not Python reprs."""
+    """A value as the definition's author wrote it: dates as YYYY-MM-DD, not Python reprs; cut
+    short (a YAML alias chain can stand for billions of items)."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-    return repr(value)
+    return _SHORT.repr(value)
+
+
+_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxlong = 2, 4, 4, 80, 40
 
 
 def _re2_compiles(pattern: str) -> bool:

@@ -134,13 +134,27 @@ def _check(node: ast.AST, names: list[str]) -> None:
         for a in node.args:
             _check(a, names)
     else:
-        what = type(node).__name__
+        what = f"{_WORDS.get(type(node).__name__, 'this')} ({_excerpt(node)})"
         if isinstance(node, ast.Call):
             what = f"function {ast.unparse(node.func)}()"
         elif isinstance(node, (ast.BinOp, ast.Compare)):
             what = f"operator in {ast.unparse(node)!r}"
         raise RuleSyntaxError(f"{what} is not allowed; use field names, numbers, + - * /, "
                               "== != < <= > >=, and/or/not, abs(), sum()")
+
+
+# What a central admin would call the Python constructs a rule may not use.
+_WORDS = {"Attribute": "a dot (.)", "Subscript": "indexing with [ ]", "IfExp": "if/else",
+          "NamedExpr": ":=", "JoinedStr": "an f-string", "Constant": "text in quotes",
+          "Lambda": "lambda", "List": "a list [ ]", "Tuple": "a tuple ( , )", "Dict": "a dict { }",
+          "Set": "a set { }", "ListComp": "a list comprehension", "GeneratorExp": "a generator",
+          "DictComp": "a dict comprehension", "SetComp": "a set comprehension", "Starred": "*",
+          "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Slice": "a slice (:)"}
+
+
+def _excerpt(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def evaluate(rule: ParsedRule, frame: pd.DataFrame) -> pd.Series:
