@@ -55,6 +55,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{label}: \"{value}\" bukan pilihan yang tersedia. Pilih satu atau lebih dari: {options}.",
         "{label}: \"{value}\" is not an available option. Choose one or more of: {options}.",
     ),
+    "too_large": (
+        "{label}: \"{value}\" terlalu besar untuk disimpan (batasnya {bound_id}). Periksa angkanya.",
+        "{label}: \"{value}\" is too large to be stored (the limit is {bound_en}). Check the number.",
+    ),
     "precision": (
         "{label}: \"{value}\" punya terlalu banyak digit untuk disimpan persis. Bulatkan, mis. ke rupiah utuh.",
         "{label}: \"{value}\" has too many digits to be stored exactly. Round it, e.g. to whole rupiah.",

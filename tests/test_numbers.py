@@ -23,7 +23,8 @@ def test_integer_id_accepts(text, value):
 @pytest.mark.parametrize("text,code", [("12,5", "type"), ("1.5", "ambiguous_number"), ("1.23", "ambiguous_number"),
                                        ("1,234.5", "ambiguous_number"), ("1,000", "ambiguous_number"),
                                        ("satu", "type"), ("1.2345", "ambiguous_number"), ("12.34.567", "type"),
-                                       ("99999999999999999999", "type")])
+                                       ("99999999999999999999", "too_large"), ("9.223.372.036.854.775.808", "too_large"),
+                                       ("-9223372036854775809", "too_large")])
 def test_integer_id_refuses(text, code):
     values, codes = read([text], integer=True)
     assert codes == [code] and pd.isna(values[0])
@@ -37,9 +38,19 @@ def test_number_id_accepts(text, value):
 
 @pytest.mark.parametrize("text,locale,code", [("1.5", "id", "ambiguous_number"), ("1,234.5", "id", "ambiguous_number"),
                                               ("1.234,5", "en", "ambiguous_number"), ("1,2,3", "id", "type"),
-                                              ("12345678901234567,5", "id", "precision")])
+                                              ("12345678901234567,5", "id", "precision"),
+                                              # beyond DECIMAL(65,30), which MariaDB/MySQL would refuse or round to 0
+                                              ("1" + ".000" * 12, "id", "too_large"), ("-1" + "0" * 35, "en", "too_large"),
+                                              ("0," + "0" * 31 + "15", "id", "precision")])
 def test_number_refuses(text, locale, code):
     assert read([text], locale)[1] == [code]
+
+
+def test_the_largest_and_smallest_numbers_every_database_stores_are_read():
+    assert read(["9223372036854775807", "-9.223.372.036.854.775.807"], integer=True) == (
+        [2**63 - 1, -(2**63 - 1)], [None, None])
+    assert read(["99.999.999.999.999.900.000.000.000.000.000.000", "0," + "0" * 29 + "1"]) == ([9.99999999999999e34, 1e-30],
+                                                                                          [None, None])
 
 
 def test_en_locale():

@@ -11,10 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from forms_sync.definition.model import MAX_NUMBER
 from forms_sync.reading import no_codes
 
 _SEP = {"id": (".", ","), "en": (",", ".")}  # locale -> (group separator, decimal mark)
 _MAX_SIGNIFICANT = 15  # beyond this a decimal no longer fits float64 exactly
+MIN_NUMBER = 1e-30  # a smaller non-zero number would be rounded to 0 by DECIMAL(65,30)
 
 
 def _patterns(locale: str) -> tuple[str, str, str]:
@@ -172,7 +174,7 @@ def _read_full(raw: pa.Array, locale: str, integer: bool) -> tuple[pa.Array, np.
     for i in np.flatnonzero(long):
         if not _exact(text[i].as_py(), locale, integer):
             ok[i] = False
-            codes[i] = "type" if integer else "precision"
+            codes[i] = "too_large" if integer else "precision"  # a whole number is exact up to 2^63
     plain = pc.replace_substring(text, group, "")
     if integer:
         plain = pc.replace_substring_regex(plain, "[,.]0+$", "")
@@ -180,7 +182,14 @@ def _read_full(raw: pa.Array, locale: str, integer: bool) -> tuple[pa.Array, np.
         plain = pc.replace_substring(plain, mark, ".")
     plain = pc.if_else(pa.array(ok), plain, pa.scalar(None, plain.type))
     plain = pc.replace_substring_regex(plain, r"^\+", "")  # Arrow's cast refuses an explicit +
-    return pc.cast(plain, pa.int64() if integer else pa.float64()), codes
+    values = pc.cast(plain, pa.int64() if integer else pa.float64())
+    if not integer and ok.any():  # beyond DECIMAL(65,30), what every database stores
+        size = np.abs(values.to_numpy(zero_copy_only=False))  # NaN where not read
+        big, tiny = ok & (size >= MAX_NUMBER), ok & (size > 0) & (size < MIN_NUMBER)
+        if big.any() or tiny.any():
+            codes[big], codes[tiny] = "too_large", "precision"
+            values = pc.if_else(pa.array(~(big | tiny)), values, pa.scalar(None, values.type))
+    return values, codes
 
 
 def canonical_numbers(values: pd.Series) -> pd.Series:

@@ -18,14 +18,13 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
-from forms_sync.definition.model import Field, FormDefinition
+from forms_sync.definition.model import MAX_CELL, Field, FormDefinition
 from forms_sync.messages import render
 from forms_sync.reading import answers, dates, numbers
 from forms_sync.reference import periods, regions
 from forms_sync.validation.schema import DTYPES, build_schema
 
 PROBLEM_COLUMNS = ["row", "field", "value", "code", "level", "message_id", "message_en"]
-MAX_CELL = 50_000  # a longer cell is a pasted document or garbage, never a recap answer
 SHOWN_VALUE = 200  # values quoted in messages and reports are cut to this many characters
 READ_THREADS = min(2, os.cpu_count() or 1)  # worker threads for Arrow column kernels (2 cores: 2)
 
@@ -305,6 +304,12 @@ def message_for(definition: FormDefinition, field: str | None, code: str, value,
         bound = f.min if code == "min" else f.max
         p["bound"] = (bound.strftime("%d/%m/%Y") if hasattr(bound, "strftime")
                       else numbers.format_number(bound, locale))
+        return render(code, **p)
+    if code == "too_large":
+        if f.type == "integer":
+            p["bound_id"] = p["bound_en"] = "±9.223.372.036.854.775.807" if locale == "id" else "±9,223,372,036,854,775,807"
+        else:
+            p["bound_id"], p["bound_en"] = "di bawah 10^35: 35 digit sebelum koma", "below 10^35: 35 digits before the decimal mark"
         return render(code, **p)
     if code == "max_length":
         p["bound"] = f.max_length or MAX_CELL
