@@ -109,8 +109,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Column \"{column}\" appears more than once; the file was refused. Remove the duplicate column.",
     ),
     "bad_timestamp": (
-        "Stempel waktu \"{stamp}\" pada baris {at_row} tidak bisa dibaca (format {expected}); berkas ditolak.",
-        "Timestamp \"{stamp}\" in row {at_row} cannot be read (expected {expected}); the file was refused.",
+        "Stempel waktu \"{stamp}\" pada baris {at_row} tidak bisa dibaca (format {expected_id}); berkas ditolak.",
+        "Timestamp \"{stamp}\" in row {at_row} cannot be read (expected {expected_en}); the file was refused.",
     ),
     # {reason} is the technical detail (in English, from the reader); render() strips its final period.
     "unreadable_file": (

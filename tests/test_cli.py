@@ -104,6 +104,10 @@ def test_timestamps_in_wrong_locale_fail_the_file(run_cli, sekolah, tmp_path):
     rep = json.loads(p.stdout)
     assert p.returncode == 1 and [e["code"] for e in rep["errors"]] == ["bad_timestamp"]
     assert rep["rejected"] == 1 and rep["errors"][0]["row"] is None
+    error = rep["errors"][0]
+    assert error["message_en"] == ('Timestamp "13/12/2026 09:15:02" in row 1 cannot be read (expected '
+                                   "month/day/year hour:minute:second, e.g. 12/3/2026 09:15:02); the file was refused.")
+    assert "(format bulan/hari/tahun jam:menit:detik, mis. 12/3/2026 09:15:02)" in error["message_id"]
 
 
 def test_check_command(run_cli, sekolah, tmp_path):

@@ -140,10 +140,12 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
         frame["_submitted_at"] = stamps.array  # placed by position, kept tz-aware (no objects)
         if unreadable.any() and not failed:
             first = int(np.flatnonzero(unreadable.to_numpy())[0])
-            expected = {"id": "hari/bulan/tahun jam:menit:detik, mis. 03/12/2026 09:15:02",
-                        "en": "month/day/year hour:minute:second, e.g. 12/3/2026 09:15:02"}[locale]
+            example = {"id": "03/12/2026 09:15:02", "en": "12/3/2026 09:15:02"}[locale]
+            order_id, order_en = {"id": ("hari/bulan/tahun", "day/month/year"),
+                                  "en": ("bulan/hari/tahun", "month/day/year")}[locale]
             problems.append(file_problem("bad_timestamp", stamp=shown(ts_text.iloc[first]), at_row=int(row_numbers[first]),
-                                         expected=expected))
+                                         expected_id=f"{order_id} jam:menit:detik, mis. {example}",
+                                         expected_en=f"{order_en} hour:minute:second, e.g. {example}"))
             failed = True
     else:
         frame["_submitted_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
