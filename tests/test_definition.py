@@ -289,3 +289,12 @@ def test_a_yaml_alias_chain_is_shown_short_and_quickly(tmp_path):
         load_definition(path)
     title = next(p for p in exc.value.problems if p.startswith("title:"))
     assert title.startswith("title: must be text, got [[") and len(title) < 300
+
+
+def test_a_multi_choice_option_that_reads_as_two_ticked_options_is_refused():
+    data = base()
+    data["fields"][5].update(type="multi_choice", choices=["APBN", "APBD", "APBN, APBD", "APBD, provinsi"])
+    got = problems(data)
+    assert [p for p in got if "ticked together" in p] == [
+        "fields[5].choices: 'APBN, APBD' reads the same as the options 'APBN' + 'APBD' ticked together; "
+        "rename it (e.g. without the comma)"]

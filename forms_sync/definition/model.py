@@ -319,6 +319,13 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
                     seen.add(key)
                 choices = tuple(str(c).strip() for c in raw_choices if isinstance(c, (str, int, float))
                                 and not isinstance(c, bool) and str(c).strip())
+                if ftype == "multi_choice":  # Google writes a multi-choice answer as its options joined by ", "
+                    for c in choices:
+                        parts = fold_choice(c).split(",")
+                        if len(parts) > 1 and all(part in seen for part in parts):
+                            problems.append(f"{p}choices: {c!r} reads the same as the options "
+                                            f"{' + '.join(repr(x.strip()) for x in c.split(','))} ticked together; "
+                                            "rename it (e.g. without the comma)")
         if len(problems) == before and name and label and ftype:
             fields.append(Field(name=name, label=label.strip(), type=ftype, required=required,
                                 help=help_text, min=lo, max=hi, pattern=pattern,
