@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -163,7 +164,8 @@ def test_a_full_temporary_folder_names_the_cause(tmp_path):
                          env={**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(tests)}, timeout=120)
     assert run.returncode == 0, run.stderr
     message = run.stdout.strip()
-    assert message.startswith(f"rows could not be staged in {tmp_path} (") and "MB free there): disk I/O error." in message
+    assert message.startswith(f"rows could not be staged in {tmp_path} (") and "MB needed): disk I/O error." in message
+    assert re.search(r"\(\d[\d,]* MB free there, about [1-9]\d* MB needed\)", message), message
     assert "rollback" not in message and "TMPDIR" in message
     full = db.open_engine(url)
     with full.connect() as conn:

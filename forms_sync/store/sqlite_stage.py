@@ -160,20 +160,21 @@ def image(data) -> bytes:
     except (OSError, adbc_driver_manager.Error) as exc:  # full or unwritable temporary folder
         lines = str(exc).strip().splitlines() or [exc.__class__.__name__]
         cause = re.sub(r"^[A-Z_]+: (failed to execute: )?", "", lines[0])  # the driver's status prefix
-        raise DatabaseError(f"rows could not be staged in {_temporary_folder()}: {cause}. Free space "
-                            "there or point TMPDIR to a folder with room; nothing was written.") from None
+        raise DatabaseError(f"rows could not be staged in {_temporary_folder(data.nbytes)}: {cause}. Free "
+                            "space there or point TMPDIR to a folder with room; nothing was written.") from None
 
 
-def _temporary_folder() -> str:
-    """The temporary folder and its free space, as far as they can be told."""
+def _temporary_folder(needed: int) -> str:
+    """The temporary folder, its free space and about what the rows need, as far as they can be told."""
     try:
         folder = tempfile.gettempdir()
     except OSError:
         return "the temporary folder (none of TMPDIR, /tmp, /var/tmp can be written)"
     try:
-        return f"{folder} ({shutil.disk_usage(folder).free / 1e6:,.0f} MB free there)"
+        free = shutil.disk_usage(folder).free
     except OSError:
         return folder
+    return f"{folder} ({free / 1e6:,.0f} MB free there, about {max(needed / 1e6, 1):,.0f} MB needed)"
 
 
 def _lock(in_use) -> None:
