@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import sqlite3
 
@@ -258,6 +259,25 @@ def test_blank_rows_above_an_xlsx_header_are_looked_past(run_cli, sekolah, tmp_p
     rep = json.loads(p.stdout)
     assert (rep["rows"], rep["accepted"]) == (2, 1), p.stdout + p.stderr
     assert [(e["row"], e["field"]) for e in rep["errors"]] == [(2, "jumlah_sd")]
+
+
+def test_a_month_excel_turned_into_a_date_is_that_month(run_cli, sekolah, tmp_path):
+    """Typing "Nov 2026" into Excel stores the date 1 Nov 2026 (shown "Nov-26"): on a monthly form
+    that is the month. Any other date in the period column is refused, not guessed."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER.strip().split(","))
+    ws.append(["03/12/2026 09:15:02", "32.04 Kabupaten Bandung", dt.datetime(2026, 11, 1), 10, 5, 5, 10, 1, "Final", ""])
+    ws.append(["03/12/2026 09:16:02", "32.73 Kota Bandung", dt.datetime(2026, 11, 15), 10, 5, 5, 10, 1, "Final", ""])
+    ws.append(["03/12/2026 09:17:02", "32.05 Kabupaten Garut", "Okt-26", 10, 5, 5, 10, 1, "Final", ""])
+    ws["C2"].number_format = "mmm-yy"
+    wb.save(tmp_path / "months.xlsx")
+    p = run_cli("validate", sekolah, tmp_path / "months.xlsx", "--format", "json", "--clean-out", tmp_path / "c.csv")
+    rep = json.loads(p.stdout)
+    assert (rep["rows"], rep["accepted"]) == (3, 2), p.stdout
+    assert [(e["row"], e["code"]) for e in rep["errors"]] == [(2, "period_invalid")]
+    periods = [r["period"] for r in csv.DictReader(open(tmp_path / "c.csv", encoding="utf-8"))]
+    assert periods == ["2026-11", "2026-10"]
 
 
 def test_unclosed_quote_refuses_the_file_naming_the_line(run_cli, sekolah, tmp_path):

@@ -55,7 +55,8 @@ def test_month_names_for_writing():
 
 @pytest.mark.parametrize("period_type, texts, expected", [
     ("monthly", ["2026-11", "November 2026", "Nov 2026", "11/2026", "11-2026", "2026/11", "NOVEMBER 2026",
-                 "november  2026", " Nov. 2026 ", "Nopember 2026", "11 / 2026"], "2026-11"),
+                 "november  2026", " Nov. 2026 ", "Nopember 2026", "11 / 2026",
+                 "Nov-2026", "Nov-26", "Nopember-26"], "2026-11"),  # Excel's mmm-yy and mmm-yyyy
     ("monthly", ["Desember 2026", "December 2026", "Des 2026", "Dec 2026", "12/2026"], "2026-12"),
     ("monthly", ["Mei 2026", "May 2026", "5/2026", "2026-05"], "2026-05"),
     ("quarterly", ["2026-Q4", "Triwulan IV 2026", "Triwulan 4 2026", "TW 4 2026", "TW IV 2026", "Q4 2026",
@@ -75,6 +76,7 @@ def test_accepted_forms(period_type, texts, expected):
     ("monthly", "Triwulan IV 2026"), ("monthly", "2026-13"), ("monthly", "13/2026"), ("monthly", "0/2026"),
     ("monthly", "2026"), ("monthly", "2026-Q4"), ("monthly", "Novembre 2026"), ("monthly", "November"),
     ("monthly", "November 1899"), ("monthly", "November 2201"), ("monthly", "11/26"),
+    ("monthly", "Nov 26"), ("monthly", "Nov-126"), ("monthly", "Nov-6"),  # a day, not Excel's two-digit year
     ("quarterly", "Triwulan V 2026"), ("quarterly", "Q5 2026"), ("quarterly", "November 2026"),
     ("quarterly", "2026-S2"), ("quarterly", "2026"),
     ("semester", "Semester 3 2026"), ("semester", "Semester III 2026"), ("semester", "2026-Q2"),

@@ -42,7 +42,8 @@ _SEP = r"[ /-]?"
 _MONTHLY_FORMS = (
     (re.compile(_YEAR + r"[-/]([0-9]{1,2})"), lambda m: (m[1], int(m[2]))),       # 2026-11, 2026/11
     (re.compile(r"([0-9]{1,2})[-/]" + _YEAR), lambda m: (m[2], int(m[1]))),       # 11/2026, 11-2026
-    (re.compile(r"([a-z]+)\.?,? ?" + _YEAR), lambda m: (m[2], month_number(m[1]))),  # Nov 2026
+    (re.compile(r"([a-z]+)\.?,?[ -]?" + _YEAR), lambda m: (m[2], month_number(m[1]))),  # Nov 2026, Nov-2026
+    (re.compile(r"([a-z]+)-([0-9]{2})"), lambda m: (2000 + int(m[2]), month_number(m[1]))),  # Nov-26 (Excel's mmm-yy)
 )
 _QUARTERLY_FORMS = (
     (re.compile(_YEAR + r"-?q([1-4])"), lambda m: (m[1], int(m[2]))),             # 2026-Q4

@@ -516,9 +516,12 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
     while header and not header[-1].strip():
         header.pop()
     width = len(header)
+    months = _monthly_period_column(header, definition)
     body = []
     for r in rows[top + 1:]:
         cells = [typed_cell_text(v, locale) for v in r]
+        if months is not None and months < len(r) and _first_of_month(r[months]):
+            cells[months] = f"{r[months].year:04d}-{r[months].month:02d}"  # Excel made "Nov 2026" a date
         if len(cells) > width and any(c is not None for c in cells[width:]):
             extra = len(cells) - width
             header += [""] * extra
@@ -530,6 +533,20 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
     frame = pd.DataFrame(body, columns=range(width), dtype="str") if body else \
         pd.DataFrame(columns=range(width), dtype="str")
     return header, frame
+
+
+def _monthly_period_column(header: list[str], definition: FormDefinition | None) -> int | None:
+    """The period column of a monthly form's sheet, where Excel may have turned "Nov 2026" into a date."""
+    if definition is None or definition.period != "monthly":
+        return None
+    want = fold_header(definition.period_label)
+    return next((i for i, h in enumerate(header) if fold_header(h) == want), None)
+
+
+def _first_of_month(value) -> bool:
+    """A date cell at midnight on the 1st: what Excel stores for a typed month ("Nov 2026", "11/2026")."""
+    return isinstance(value, dt.datetime) and value.day == 1 and value.time() == dt.time(0) or \
+        (type(value) is dt.date and value.day == 1)
 
 
 HEADER_SEARCH_ROWS = 50  # blank rows above a sheet's header that are looked past
