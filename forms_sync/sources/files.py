@@ -545,8 +545,9 @@ def _monthly_period_column(header: list[str], definition: FormDefinition | None)
 
 def _first_of_month(value) -> bool:
     """A date cell at midnight on the 1st: what Excel stores for a typed month ("Nov 2026", "11/2026")."""
-    return isinstance(value, dt.datetime) and value.day == 1 and value.time() == dt.time(0) or \
-        (type(value) is dt.date and value.day == 1)
+    if isinstance(value, dt.datetime):
+        return value.day == 1 and value.time() == dt.time(0)
+    return isinstance(value, dt.date) and value.day == 1
 
 
 HEADER_SEARCH_ROWS = 50  # blank rows above a sheet's header that are looked past
