@@ -57,6 +57,8 @@ def test_month_names_for_writing():
     ("monthly", ["2026-11", "November 2026", "Nov 2026", "11/2026", "11-2026", "2026/11", "NOVEMBER 2026",
                  "november  2026", " Nov. 2026 ", "Nopember 2026", "11 / 2026",
                  "Nov-2026", "Nov-26", "Nopember-26"], "2026-11"),  # Excel's mmm-yy and mmm-yyyy
+    ("monthly", ["Jan-95", "Januari 1995"], "1995-01"),  # two-digit years as Excel reads them
+    ("monthly", ["Des-29", "12/2029"], "2029-12"),
     ("monthly", ["Desember 2026", "December 2026", "Des 2026", "Dec 2026", "12/2026"], "2026-12"),
     ("monthly", ["Mei 2026", "May 2026", "5/2026", "2026-05"], "2026-05"),
     ("quarterly", ["2026-Q4", "Triwulan IV 2026", "Triwulan 4 2026", "TW 4 2026", "TW IV 2026", "Q4 2026",

@@ -43,8 +43,13 @@ _MONTHLY_FORMS = (
     (re.compile(_YEAR + r"[-/]([0-9]{1,2})"), lambda m: (m[1], int(m[2]))),       # 2026-11, 2026/11
     (re.compile(r"([0-9]{1,2})[-/]" + _YEAR), lambda m: (m[2], int(m[1]))),       # 11/2026, 11-2026
     (re.compile(r"([a-z]+)\.?,?[ -]?" + _YEAR), lambda m: (m[2], month_number(m[1]))),  # Nov 2026, Nov-2026
-    (re.compile(r"([a-z]+)-([0-9]{2})"), lambda m: (2000 + int(m[2]), month_number(m[1]))),  # Nov-26 (Excel's mmm-yy)
+    (re.compile(r"([a-z]+)-([0-9]{2})"), lambda m: (_excel_year(m[2]), month_number(m[1]))),  # Nov-26 (Excel's mmm-yy)
 )
+def _excel_year(yy: str) -> int:
+    """A two-digit year as Excel reads it: 00-29 are 2000-2029, 30-99 are 1930-1999."""
+    return (2000 if int(yy) < 30 else 1900) + int(yy)
+
+
 _QUARTERLY_FORMS = (
     (re.compile(_YEAR + r"-?q([1-4])"), lambda m: (m[1], int(m[2]))),             # 2026-Q4
     (re.compile(r"(?:triwulan|tw|kuartal|quartal|quarter|q) ?(?:ke[- ]?)?(iv|i{1,3}|[1-4])" + _SEP + _YEAR),

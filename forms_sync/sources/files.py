@@ -284,7 +284,7 @@ def read_file(definition: FormDefinition, path: str | Path, *, locale: str | Non
     locale = locale or definition.locale
     # Typed XLSX cells are written in the locale answers are read in (the definition's), whatever
     # locale the file's timestamps use.
-    headers, cells = read_table(path, locale=definition.locale, sheet=sheet, definition=definition)
+    headers, cells = read_table(path, locale=definition.locale, sheet=sheet, definition=definition, mapping=mapping)
     source = label or f"file:{path}"
     if not headers or all(not str(h).strip() for h in headers):
         raise UnreadableSource(f"{path}: the file is empty (no header row). Send the filled template "
@@ -298,7 +298,7 @@ def read_file(definition: FormDefinition, path: str | Path, *, locale: str | Non
 
 
 def read_table(path: Path, *, locale: str = "id", sheet: str | None = None,
-               definition: FormDefinition | None = None) -> tuple[list[str], pd.DataFrame]:
+               definition: FormDefinition | None = None, mapping=None) -> tuple[list[str], pd.DataFrame]:
     """Header and text cells (columns by position; NA for empty cells) of a CSV or XLSX file."""
     try:
         size = path.stat().st_size
@@ -315,7 +315,7 @@ def read_table(path: Path, *, locale: str = "id", sheet: str | None = None,
     if not data[:65536].strip() and not data.strip():
         raise UnreadableSource(f"{path}: the file is empty. Send the filled template with its header row.")
     if data[:4] == b"PK\x03\x04":
-        return _read_xlsx(path, data, locale, sheet, definition)
+        return _read_xlsx(path, data, locale, sheet, definition, mapping)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise UnreadableSource(f"{path}: is an old Excel .xls file; open it in Excel and save it as "
                                ".xlsx or CSV, then send it again.")
@@ -350,8 +350,7 @@ def _looks_like_text(text: str) -> bool:
 
 
 def _delimiter(text: str) -> str:
-    end = text.find("\n")
-    first = text[: end if end >= 0 else len(text)]
+    first = re.match(r"[^\r\n]*", text).group()  # the first line, whatever ends it (CR alone too)
     counts = {d: _count_outside_quotes(first, d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
@@ -494,7 +493,7 @@ def _read_csv_slow(text: str, delim: str, width: int) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
-               definition: FormDefinition | None) -> tuple[list[str], pd.DataFrame]:
+               definition: FormDefinition | None, mapping=None) -> tuple[list[str], pd.DataFrame]:
     import zipfile
 
     import openpyxl
@@ -516,7 +515,7 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
     while header and not header[-1].strip():
         header.pop()
     width = len(header)
-    months = _monthly_period_column(header, definition)
+    months = _monthly_period_column(header, definition, mapping)
     body = []
     for r in rows[top + 1:]:
         cells = [typed_cell_text(v, locale) for v in r]
@@ -535,19 +534,24 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
     return header, frame
 
 
-def _monthly_period_column(header: list[str], definition: FormDefinition | None) -> int | None:
-    """The period column of a monthly form's sheet, where Excel may have turned "Nov 2026" into a date."""
+def _monthly_period_column(header: list[str], definition: FormDefinition | None, mapping=None) -> int | None:
+    """The period column of a monthly form's sheet (its label, or the column the source maps to
+    `period`), where Excel may have turned "Nov 2026" into a date."""
     if definition is None or definition.period != "monthly":
         return None
-    want = fold_header(definition.period_label)
+    mapped = (mapping or {}).get("period")
+    if mapped is not None and len(mapped) != 1:  # built from several columns: no single cell to read
+        return None
+    want = fold_header(mapped[0] if mapped else definition.period_label)
     return next((i for i, h in enumerate(header) if fold_header(h) == want), None)
 
 
 def _first_of_month(value) -> bool:
     """A date cell at midnight on the 1st: what Excel stores for a typed month ("Nov 2026", "11/2026")."""
     if isinstance(value, dt.datetime):
-        return value.day == 1 and value.time() == dt.time(0)
-    return isinstance(value, dt.date) and value.day == 1
+        value = value.date() if value.time() == dt.time(0) else None
+    # 1900-01-01 is Excel's day 1: a 1 typed into a date cell, not a month anyone reports
+    return isinstance(value, dt.date) and value.day == 1 and value.year > 1900
 
 
 HEADER_SEARCH_ROWS = 50  # blank rows above a sheet's header that are looked past
