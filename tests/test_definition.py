@@ -270,6 +270,7 @@ def test_form_id_may_not_shadow_an_index_name():
     (6, {"max_length": 10**22}, "fields[6].max_length: must be from 1 to 50,000"),
     (6, {"label": "Stempel waktu"}, "fields[6].label: 'Stempel waktu' is the header Google Forms gives"),
     (6, {"label": "Email Address"}, "fields[6].label: 'Email Address' is the header Google Forms gives"),
+    (6, {"name": "timestamp"}, "fields[6].name: 'timestamp' is the header Google Forms gives"),
 ])
 def test_field_values_no_database_or_download_can_hold(field, change, expected):
     data = base()

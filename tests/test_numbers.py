@@ -41,7 +41,8 @@ def test_number_id_accepts(text, value):
                                               ("12345678901234567,5", "id", "precision"),
                                               # beyond DECIMAL(65,30), which MariaDB/MySQL would refuse or round to 0
                                               ("1" + ".000" * 12, "id", "too_large"), ("-1" + "0" * 35, "en", "too_large"),
-                                              ("0," + "0" * 31 + "15", "id", "precision")])
+                                              ("0," + "0" * 31 + "15", "id", "precision"),
+                                              ("0," + "0" * 29 + "15", "id", "precision")])  # 31 decimals
 def test_number_refuses(text, locale, code):
     assert read([text], locale)[1] == [code]
 

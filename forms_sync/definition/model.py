@@ -249,6 +249,9 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
                 problems.append(f"{p}name: {name!r} is reserved (region, period and names starting with _)")
             elif name in names:
                 problems.append(f"{p}name: {name!r} is used by an earlier field")
+            elif name in GOOGLE_META_HEADERS:  # a column header matches a field's name as well as its label
+                problems.append(f"{p}name: {name!r} is the header Google Forms gives its own timestamp "
+                                "column in response downloads, so files could never be read; choose another name")
             names.add(name)
         label = need("label", str, raw, p)
         if label is not None:
@@ -448,7 +451,7 @@ _WS = re.compile(r"\s+")
 
 # Invisible characters a header can pick up on the way (a second byte-order mark from a file saved
 # twice, zero-width spaces and direction marks pasted from the web); they never tell headers apart.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def fold_header(text: str) -> str:

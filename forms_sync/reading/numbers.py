@@ -78,6 +78,8 @@ def _exact(text: str, locale: str, integer: bool) -> bool:
     plain = plain.replace(mark, ".")
     sign = "-" if plain.startswith("-") else ""
     whole, _, frac = plain.lstrip("-").partition(".")
+    if len(frac.rstrip("0")) > 30:  # DECIMAL(65,30) on MariaDB/MySQL would round it
+        return False
     digits = (whole.lstrip("0") or "0") + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
     return np.format_float_positional(float(plain), trim="-") == sign + digits
 
