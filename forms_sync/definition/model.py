@@ -28,6 +28,7 @@ LOCALES = ("id", "en")
 MAX_VERSION = 2**31 - 1  # an INTEGER column
 MAX_DUE_DAYS = 3660  # ten years after the period ends
 MAX_CELL = 50_000  # a longer answer is a pasted document or garbage, never a recap answer
+MAX_INTEGER = 2**63  # BIGINT holds less
 MAX_NUMBER = 10**35  # DECIMAL(65,30) on MariaDB/MySQL holds 35 digits before the point
 # Headers Google Forms gives its own columns in response downloads (English, Indonesian)
 GOOGLE_META_HEADERS = {"timestamp", "stempel waktu", "cap waktu", "email address", "alamat email"}
@@ -407,7 +408,7 @@ def _bound(raw: dict, key: str, ftype: str | None, p: str, problems: list[str]):
     if ftype == "integer" and isinstance(value, float) and not value.is_integer():
         problems.append(f"{p}{key}: must be a whole number for an integer field, got {value!r}")
         return None
-    limit = 2**63 if ftype == "integer" else MAX_NUMBER
+    limit = MAX_INTEGER if ftype == "integer" else MAX_NUMBER
     if not -limit < value < limit:  # beyond what every database stores (BIGINT, DECIMAL(65,30))
         problems.append(f"{p}{key}: {_show(value)} is too large; {ftype} answers lie strictly between "
                         f"-{limit:.0e} and {limit:.0e}")

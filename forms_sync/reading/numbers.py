@@ -11,12 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from forms_sync.definition.model import MAX_NUMBER
+from forms_sync.definition.model import MAX_INTEGER, MAX_NUMBER
 from forms_sync.reading import no_codes
 
 _SEP = {"id": (".", ","), "en": (",", ".")}  # locale -> (group separator, decimal mark)
 _MAX_SIGNIFICANT = 15  # beyond this a decimal no longer fits float64 exactly
-MIN_NUMBER = 1e-30  # a smaller non-zero number would be rounded to 0 by DECIMAL(65,30)
 
 
 def _patterns(locale: str) -> tuple[str, str, str]:
@@ -68,20 +67,25 @@ def _full(arr: pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
 
-def _exact(text: str, locale: str, integer: bool) -> bool:
-    """True when the number written in `text` survives int64/float64 unchanged."""
+def _unstorable(text: str, locale: str, integer: bool) -> str | None:
+    """Why the number written in `text` cannot be stored as written on every database, or None:
+    `too_large` beyond BIGINT (integers) or DECIMAL(65,30) (numbers), `precision` when float64
+    would alter it or DECIMAL(65,30) would round it (more than 30 decimals). Every such text is
+    longer than _MAX_SIGNIFICANT characters, so only those are asked."""
     group, mark = _SEP[locale]
     plain = text.replace(group, "").lstrip("+")
     if integer:
-        whole = plain.split(mark)[0]
-        return abs(int(whole)) < 2**63
+        return None if abs(int(plain.split(mark)[0])) < MAX_INTEGER else "too_large"
     plain = plain.replace(mark, ".")
     sign = "-" if plain.startswith("-") else ""
     whole, _, frac = plain.lstrip("-").partition(".")
-    if len(frac.rstrip("0")) > 30:  # DECIMAL(65,30) on MariaDB/MySQL would round it
-        return False
-    digits = (whole.lstrip("0") or "0") + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
-    return np.format_float_positional(float(plain), trim="-") == sign + digits
+    frac = frac.rstrip("0")
+    if int(whole) >= MAX_NUMBER:  # on the digits: float(1e35) is just below 10**35
+        return "too_large"
+    if len(frac) > 30:
+        return "precision"
+    digits = (whole.lstrip("0") or "0") + ("." + frac if frac else "")
+    return None if np.format_float_positional(float(plain), trim="-") == sign + digits else "precision"
 
 
 def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Series, pd.Series]:
@@ -171,12 +175,13 @@ def _read_full(raw: pa.Array, locale: str, integer: bool) -> tuple[pa.Array, np.
         if len(bad):
             amb = _full(text.take(pa.array(bad)), _PATTERNS[other][1])
             codes[bad] = np.where(amb, "ambiguous_number", "type")
-    # A value that cannot be held exactly is refused (`precision`) rather than stored altered.
+    # A value that cannot be stored as written is refused rather than stored altered.
     long = ok & (pc.utf8_length(text).to_numpy(zero_copy_only=False) > _MAX_SIGNIFICANT)
     for i in np.flatnonzero(long):
-        if not _exact(text[i].as_py(), locale, integer):
+        code = _unstorable(text[i].as_py(), locale, integer)
+        if code is not None:
             ok[i] = False
-            codes[i] = "too_large" if integer else "precision"  # a whole number is exact up to 2^63
+            codes[i] = code
     plain = pc.replace_substring(text, group, "")
     if integer:
         plain = pc.replace_substring_regex(plain, "[,.]0+$", "")
@@ -184,14 +189,7 @@ def _read_full(raw: pa.Array, locale: str, integer: bool) -> tuple[pa.Array, np.
         plain = pc.replace_substring(plain, mark, ".")
     plain = pc.if_else(pa.array(ok), plain, pa.scalar(None, plain.type))
     plain = pc.replace_substring_regex(plain, r"^\+", "")  # Arrow's cast refuses an explicit +
-    values = pc.cast(plain, pa.int64() if integer else pa.float64())
-    if not integer and ok.any():  # beyond DECIMAL(65,30), what every database stores
-        size = np.abs(values.to_numpy(zero_copy_only=False))  # NaN where not read
-        big, tiny = ok & (size >= MAX_NUMBER), ok & (size > 0) & (size < MIN_NUMBER)
-        if big.any() or tiny.any():
-            codes[big], codes[tiny] = "too_large", "precision"
-            values = pc.if_else(pa.array(~(big | tiny)), values, pa.scalar(None, values.type))
-    return values, codes
+    return pc.cast(plain, pa.int64() if integer else pa.float64()), codes
 
 
 def canonical_numbers(values: pd.Series) -> pd.Series:

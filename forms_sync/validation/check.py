@@ -18,7 +18,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
-from forms_sync.definition.model import MAX_CELL, Field, FormDefinition
+from forms_sync.definition.model import MAX_CELL, MAX_INTEGER, Field, FormDefinition
 from forms_sync.messages import render
 from forms_sync.reading import answers, dates, numbers
 from forms_sync.reference import periods, regions
@@ -307,7 +307,7 @@ def message_for(definition: FormDefinition, field: str | None, code: str, value,
         return render(code, **p)
     if code == "too_large":
         if f.type == "integer":
-            p["bound_id"] = p["bound_en"] = "±9.223.372.036.854.775.807" if locale == "id" else "±9,223,372,036,854,775,807"
+            p["bound_id"] = p["bound_en"] = "±" + numbers.format_number(MAX_INTEGER - 1, locale, integer=True)
         else:
             p["bound_id"], p["bound_en"] = "di bawah 10^35: 35 digit sebelum koma", "below 10^35: 35 digits before the decimal mark"
         return render(code, **p)
