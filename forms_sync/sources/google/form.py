@@ -150,9 +150,7 @@ class GoogleFormSource:
         when it came from the form itself rather than the lock file."""
         if self.by_registry:
             current = {i.question_id: i.key for i in self.registry.items if i.question_id}
-            # a retired question whose field was since removed (or renamed, by `migrate`) maps to nothing
-            retired = {q: k for q, k in self.registry.previous_question_ids.items() if k in self.definition.columns}
-            return {**retired, **current}, None
+            return {**self.registry.previous_question_ids, **current}, None
         cached = mark.get("questions") if isinstance(mark.get("questions"), dict) else {}
         seen = {q for r in responses for q in (r.get("answers") or {})}
         if cached and seen <= set(cached):
@@ -181,7 +179,7 @@ class GoogleFormSource:
             answers = r.get("answers") or {}
             for qid, answer in answers.items():
                 key = questions.get(qid)
-                if key not in columns:  # not in the definition (a cached key may be a removed field)
+                if key not in columns:  # none, or a field since removed or renamed (by `migrate`)
                     if not self._retired(qid):
                         unknown[qid] += 1
                     continue
