@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 from forms_sync.definition.model import FormDefinition, fold_header
 from forms_sync.errors import UnreadableSource
 from forms_sync.reading.numbers import format_number
-from forms_sync.sources.base import Occurrences, RawBatch, build_batch, file_problem
+from forms_sync.sources.base import Occurrences, RawBatch, build_batch, file_problem, header_targets
 
 log = logging.getLogger("forms_sync.sources.files")
 MAX_FILE_BYTES = 2 * 1024**3
@@ -535,15 +535,12 @@ def _read_xlsx(path: Path, data: bytes, locale: str, sheet: str | None,
 
 
 def _monthly_period_column(header: list[str], definition: FormDefinition | None, mapping=None) -> int | None:
-    """The period column of a monthly form's sheet (its label, or the column the source maps to
-    `period`), where Excel may have turned "Nov 2026" into a date."""
+    """The period column of a monthly form's sheet (as build_batch matches it: by its label, or
+    the column the source maps to `period`), where Excel may have turned "Nov 2026" into a date."""
     if definition is None or definition.period != "monthly":
         return None
-    mapped = (mapping or {}).get("period")
-    if mapped is not None and len(mapped) != 1:  # built from several columns: no single cell to read
-        return None
-    want = fold_header(mapped[0] if mapped else definition.period_label)
-    return next((i for i, h in enumerate(header) if fold_header(h) == want), None)
+    targets = header_targets(definition, mapping)
+    return next((i for i, h in enumerate(header) if targets.get(fold_header(h)) == "period"), None)
 
 
 def _first_of_month(value) -> bool:
