@@ -93,13 +93,14 @@ def _sqlite_advice(engine: sa.Engine, exc: BaseException) -> str:
                     f"{folder}: choose a folder you may write to, or fix its permissions")
     if "disk is full" in text:
         scratch = Path(os.environ.get("SQLITE_TMPDIR") or tempfile.gettempdir())
-        return (f" (the database's folder {path.parent} has {_free(path.parent)}; the temporary folder "
-                f"SQLite sorts in, {scratch}, has {_free(scratch)}): free space where it is short, or point "
+        return (f" (the database's folder {path.parent} has {free_space(path.parent)}; the temporary folder "
+                f"SQLite sorts in, {scratch}, has {free_space(scratch)}): free space where it is short, or point "
                 "TMPDIR (or SQLITE_TMPDIR) to a folder with room")
     return ""
 
 
-def _free(folder: Path) -> str:
+def free_space(folder: Path) -> str:
+    """The room left in a folder's file system, for messages about a full disk."""
     try:
         return f"{shutil.disk_usage(folder).free / 1e6:,.0f} MB free"
     except OSError:

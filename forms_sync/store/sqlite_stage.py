@@ -28,6 +28,11 @@ import sqlalchemy as sa
 
 from forms_sync.errors import DatabaseError
 
+try:
+    import fcntl  # stage folders are locked while in use, where the platform can
+except ImportError:  # Windows
+    fcntl = None
+
 PREFIX = "forms-sync-stage-"  # scratch folders in TMPDIR
 IN_USE = "in-use"  # the file a live run holds locked in its scratch folder
 SETTLE_SECONDS = 60  # a younger folder is left alone: its run may not have locked it yet
@@ -166,25 +171,19 @@ def image(data) -> bytes:
 
 def _temporary_folder(needed: int) -> str:
     """The temporary folder, its free space and about what the rows need, as far as they can be told."""
+    from forms_sync.store.database import free_space
     try:
         folder = tempfile.gettempdir()
     except OSError:
         return "the temporary folder (none of TMPDIR, /tmp, /var/tmp can be written)"
-    try:
-        free = shutil.disk_usage(folder).free
-    except OSError:
-        return folder
-    return f"{folder} ({free / 1e6:,.0f} MB free there, about {max(needed / 1e6, 1):,.0f} MB needed)"
+    return f"{folder} ({free_space(Path(folder))} there, about {max(needed / 1e6, 1):,.0f} MB needed)"
 
 
 def _lock(in_use) -> None:
     """Hold the folder's IN_USE file locked for as long as this process lives (the kernel lets go
     when it dies, however it dies); where flock is missing, folders are never swept."""
-    try:
-        import fcntl
-    except ImportError:
-        return
-    fcntl.flock(in_use, fcntl.LOCK_EX)
+    if fcntl is not None:
+        fcntl.flock(in_use, fcntl.LOCK_EX)
 
 
 @functools.cache
@@ -193,9 +192,7 @@ def _remove_abandoned() -> None:
     ran, once per process: a folder whose IN_USE file no process holds locked. A lock, not a process
     id, because a run in another container sharing TMPDIR has a process id this one cannot see.
     Folders younger than SETTLE_SECONDS may not be locked yet; other users' are not ours to remove."""
-    try:
-        import fcntl
-    except ImportError:
+    if fcntl is None:
         return
     now = time.time()
     for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
