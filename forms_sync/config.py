@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forms_sync.definition.model import LOCALES
 from forms_sync.errors import ConfigError
 
 DEFAULT_DATABASE = "sqlite:///forms_sync.db"
@@ -115,7 +116,6 @@ def load_config(path: str | Path | None) -> Config:
 
 def _check_source_values(where: str, raw: dict) -> None:
     """The optional settings of a source, each of the kind it must be."""
-    from forms_sync.definition.model import LOCALES
     if "locale" in raw and raw["locale"] not in LOCALES:
         raise ConfigError(f"{where}.locale: {raw['locale']!r} is not one of {', '.join(LOCALES)} "
                           "(id: 1.234,5 and 31/12/2026; en: 1,234.5)")

@@ -32,6 +32,8 @@ MAX_INTEGER = 2**63  # BIGINT holds less
 MAX_NUMBER = 10**35  # DECIMAL(65,30) on MariaDB/MySQL holds 35 digits before the point
 # Headers Google Forms gives its own columns in response downloads (English, Indonesian)
 GOOGLE_META_HEADERS = {"timestamp", "stempel waktu", "cap waktu", "email address", "alamat email"}
+_GOOGLE_HEADER_CLASH = ("is the header Google Forms gives its own timestamp or email column in response "
+                        "downloads, so files could never be read; choose another")
 RESERVED = {"region", "period"}
 # Form ids the database uses itself: its own tables, and `<form>__rejected`, `<form>__long`, `<form>__v1`.
 RESERVED_IDS = {"regions", "completeness"}
@@ -251,8 +253,7 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
             elif name in names:
                 problems.append(f"{p}name: {name!r} is used by an earlier field")
             elif name in GOOGLE_META_HEADERS:  # a column header matches a field's name as well as its label
-                problems.append(f"{p}name: {name!r} is the header Google Forms gives its own timestamp "
-                                "column in response downloads, so files could never be read; choose another name")
+                problems.append(f"{p}name: {name!r} {_GOOGLE_HEADER_CLASH} name")
             names.add(name)
         label = need("label", str, raw, p)
         if label is not None:
@@ -264,9 +265,7 @@ def parse_definition(data: Any, path: str = "<definition>") -> FormDefinition:
             elif folded in {fold_header(x) for x in reserved_labels if x}:
                 problems.append(f"{p}label: {label!r} is the label of the implicit region/period question")
             elif folded in GOOGLE_META_HEADERS:
-                problems.append(f"{p}label: {label!r} is the header Google Forms gives its own timestamp or "
-                                "email column in response downloads, so files could never be read; choose "
-                                "another label")
+                problems.append(f"{p}label: {label!r} {_GOOGLE_HEADER_CLASH} label")
             labels.add(folded)
         ftype = need("type", str, raw, p)
         if ftype is not None and ftype not in FIELD_TYPES:

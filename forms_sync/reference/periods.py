@@ -45,6 +45,8 @@ _MONTHLY_FORMS = (
     (re.compile(r"([a-z]+)\.?,?[ -]?" + _YEAR), lambda m: (m[2], month_number(m[1]))),  # Nov 2026, Nov-2026
     (re.compile(r"([a-z]+)-([0-9]{2})"), lambda m: (_excel_year(m[2]), month_number(m[1]))),  # Nov-26 (Excel's mmm-yy)
 )
+
+
 def _excel_year(yy: str) -> int:
     """A two-digit year as Excel reads it: 00-29 are 2000-2029, 30-99 are 1930-1999."""
     return (2000 if int(yy) < 30 else 1900) + int(yy)
