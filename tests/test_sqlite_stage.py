@@ -28,6 +28,13 @@ def frame(n: int, offset: int = 0) -> pd.DataFrame:
     return edge_frame(n, offset).drop(columns=["day_text"])
 
 
+def table_for_frame(name: str) -> sa.Table:
+    """edge_table without day_text, as in frame()."""
+    table = edge_table(name)
+    table._columns.remove(table.c.day_text)  # noqa: SLF001
+    return table
+
+
 def stored(conn: sa.Connection, table: sa.Table) -> list[tuple]:
     """Every cell as (value, storage class): 3 stored as INTEGER differs from 3.0 stored as REAL."""
     cols = ", ".join(f"{db.quote(conn, c.name)}, typeof({db.quote(conn, c.name)})" for c in table.c)
@@ -54,8 +61,7 @@ def write_both(engine, monkeypatch, rows: pd.DataFrame) -> tuple[list, list]:
     """Insert `rows` into one table as the code does and into another with the stage switched off."""
     out = []
     for name, plain in (("edge_staged", False), ("edge_rows", True)):
-        table = edge_table(name)
-        table._columns.remove(table.c.day_text)  # noqa: SLF001 (as in frame())
+        table = table_for_frame(name)
         with monkeypatch.context() as mp:
             if plain:
                 mp.setattr(sqlite_stage, "usable", lambda *_: False)
@@ -102,8 +108,7 @@ def test_unusual_columns_keep_executemany(engine, monkeypatch, staged):
 
 
 def test_staged_rows_roll_back_with_the_transaction(engine, staged):
-    table = edge_table("edge_staged")
-    table._columns.remove(table.c.day_text)  # noqa: SLF001
+    table = table_for_frame("edge_staged")
     rows = frame(N)
     with engine.begin() as conn:
         table.create(conn)
@@ -117,8 +122,7 @@ def test_staged_rows_roll_back_with_the_transaction(engine, staged):
 
 
 def test_unwritable_temporary_folder_is_one_clear_error(engine, tmp_path, monkeypatch):
-    table = edge_table("edge_staged")
-    table._columns.remove(table.c.day_text)  # noqa: SLF001
+    table = table_for_frame("edge_staged")
     with engine.begin() as conn:
         table.create(conn)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "no" / "such" / "folder"))
@@ -133,14 +137,13 @@ def test_unwritable_temporary_folder_is_one_clear_error(engine, tmp_path, monkey
 FULL_FOLDER_SCRIPT = """
 import resource, signal, sys
 from forms_sync.errors import DatabaseError
-from forms_sync.store import database as db, sqlite_stage
-from test_pg_copy import edge_frame, edge_table
+from forms_sync.store import database as db
+from test_sqlite_stage import N, frame, table_for_frame
 engine = db.open_engine(sys.argv[1])
-table = edge_table("edge_staged")
-table._columns.remove(table.c.day_text)
+table = table_for_frame("edge_staged")
 with engine.begin() as conn:
     table.create(conn)
-rows = edge_frame(sqlite_stage.MIN_ROWS + 600).drop(columns=["day_text"])
+rows = frame(N)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))
 try:
@@ -213,8 +216,7 @@ def test_folders_of_killed_runs_are_removed(engine, tmp_path, monkeypatch, stage
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
         sqlite_stage._remove_abandoned.cache_clear()
-        table = edge_table("edge_staged")
-        table._columns.remove(table.c.day_text)  # noqa: SLF001
+        table = table_for_frame("edge_staged")
         with engine.begin() as conn:
             table.create(conn)
             db.insert(conn, table, frame(N))
