@@ -78,20 +78,20 @@ def open_engine(url: str) -> sa.Engine:
 
 
 def _sqlite_advice(engine: sa.Engine, exc: BaseException) -> str:
-    """What to do about an SQLite file that cannot be opened or written, from the driver's words."""
+    """What to do about an SQLite file that cannot be opened or written, from SQLite's error code."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return ""
     path = Path(engine.url.database).resolve()
-    text = error_line(exc)
-    if "not a database" in text or "malformed" in text or "encrypted" in text:
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorname", "")  # SQLITE_FULL, SQLITE_READONLY_...
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
         return (f". {path} is not an SQLite database, or it is damaged: restore it from a backup, or "
                 "point `database` in the config to a new file (forms-sync never overwrites it)")
-    if "unable to open" in text or "readonly" in text or "read-only" in text:
+    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
         folder = path.parent
         if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             return (f". forms-sync needs to write {path} and its -wal and -shm files beside it, in "
                     f"{folder}: choose a folder you may write to, or fix its permissions")
-    if "disk is full" in text:
+    if code == "SQLITE_FULL":
         scratch = Path(os.environ.get("SQLITE_TMPDIR") or tempfile.gettempdir())
         return (f" (the database's folder {path.parent} has {free_space(path.parent)}; the temporary folder "
                 f"SQLite sorts in, {scratch}, has {free_space(scratch)}): free space where it is short, or point "
