@@ -9,16 +9,23 @@ from forms_sync.canonical import canonical_frame
 from forms_sync.definition.model import FormDefinition, load_definition, load_definitions
 from forms_sync.errors import DefinitionError, FormsSyncError
 from forms_sync.messages import render
-from forms_sync.sources.files import read_file
-from forms_sync.validation.outcome import Outcome, validate_batch
+from forms_sync.sources.files import StreamBroken, read_file, read_parts
+from forms_sync.validation.outcome import Outcome, validate_batch, validate_parts
 
 
 def validate_file(definition: str | Path | FormDefinition, path: str | Path, *, locale: str | None = None,
                   timezone: str = "Asia/Jakarta", clean_out: str | Path | None = None) -> Outcome:
     """`forms-sync validate`: check one file; optionally write the accepted rows as canonical CSV."""
     d = definition if isinstance(definition, FormDefinition) else load_definition(definition)
-    batch = read_file(d, path, locale=locale, timezone=timezone)
-    outcome = validate_batch(d, batch, locale=None)
+    outcome = None
+    parts = read_parts(d, path, locale=locale, timezone=timezone)  # a large UTF-8 CSV: in parts
+    if parts is not None:
+        try:
+            outcome = validate_parts(d, parts, keep_typed=clean_out is not None)
+        except StreamBroken:  # a file-level problem: the whole-file reader reports it
+            outcome = None
+    if outcome is None:
+        outcome = validate_batch(d, read_file(d, path, locale=locale, timezone=timezone, ids=False))
     if clean_out is not None:
         accepted = outcome.accepted_frame()
         write_csv_atomic(canonical_frame(d, accepted), Path(clean_out), for_people=False)

@@ -26,7 +26,7 @@ from forms_sync.config import Config, SourceConfig, column_mapping, load_config
 from forms_sync.definition.model import FormDefinition, load_definitions
 from forms_sync.errors import (EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE, EXIT_USAGE, ConfigError,
                                FormsSyncError, UnreadableSource)
-from forms_sync.sources.base import RawBatch, answers_json, file_problem
+from forms_sync.sources.base import RawBatch, answers_json, file_problem, read_ahead
 from forms_sync.sources.files import FileRead, FileSource, StreamBroken
 from forms_sync.store import database as db
 from forms_sync.store import tables as T
@@ -340,15 +340,7 @@ def _ahead(batches: Iterator[RawBatch], prepare) -> Iterator[tuple[RawBatch, obj
     """(batch, prepare(batch)) for each batch, the next one read and prepared by a worker thread
     while this one is written: parsing and checking (mostly Arrow kernels, which release the GIL)
     overlap the database's work. The worker's exceptions (StreamBroken too) arrive here."""
-    def step():
-        batch = next(batches, None)
-        return None if batch is None else (batch, prepare(batch))
-
-    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
-        pending = pool.submit(step)
-        while (got := pending.result()) is not None:
-            pending = pool.submit(step)
-            yield got
+    return read_ahead((batch, prepare(batch)) for batch in batches)
 
 
 @dataclass

@@ -197,3 +197,61 @@ def test_bare_sha256_watermarks_of_earlier_versions_still_mean_unchanged(tmp_pat
     engine.dispose()
     _, counts = sync(a, monkeypatch, url, parts=True)
     assert all(c["read"] == 0 for c in counts.values())
+
+
+def validate(config: Path, monkeypatch, target: Path, *, parts: bool, clean_out: Path | None = None) -> str:
+    """`validate_file` on a sekolah file, read in parts of 37 rows or whole; the JSON report."""
+    from forms_sync.commands import validate_file
+
+    monkeypatch.setattr(files, "STREAM_BYTES", 0 if parts else 10**15)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 37)
+    return validate_file(config.parent / "defs" / "rekap_sekolah.yaml", target, clean_out=clean_out).report_json()
+
+
+def test_validate_in_parts_reports_exactly_what_a_whole_read_reports(tmp_path, monkeypatch):
+    """Resubmissions across parts, repeats, refused rows and a blank row: one report either way."""
+    a = project(tmp_path / "a")
+    target = sorted((a.parent / "in").glob("sekolah_*.csv"))[0]
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(",,,,,,,,,,,,\n")  # a blank row: no submission, rows after it keep their numbers
+    with open(target, newline="", encoding="utf-8") as fh:
+        later = list(csv.reader(fh))[1]  # resubmitted a year later: supersedes row 1 from the last part
+    stamp = 0
+    later[stamp] = later[stamp].replace("2026", "2027", 1)
+    with open(target, "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(later)
+    whole_csv, parts_csv = tmp_path / "whole.csv", tmp_path / "parts.csv"
+    whole = validate(a, monkeypatch, target, parts=False, clean_out=whole_csv)
+    parted = validate(a, monkeypatch, target, parts=True, clean_out=parts_csv)
+    assert parted == whole
+    report = json.loads(parted)
+    assert report["rows"] > 3 * 37 and report["rejected"] > 0 and report["errors"]
+    assert 1 in report["superseded_rows"]  # settled across parts
+    assert parts_csv.read_bytes() == whole_csv.read_bytes()
+    assert len(list(csv.reader(open(parts_csv, newline="", encoding="utf-8")))) == report["accepted"] + 1
+
+
+def test_validate_in_parts_hands_a_late_file_level_fault_to_the_whole_reader(tmp_path, monkeypatch):
+    a = project(tmp_path / "a")
+    target = sorted((a.parent / "in").glob("sekolah_*.csv"))[0]
+    rows = list(csv.reader(open(target, newline="", encoding="utf-8")))
+    rows[-2][rows[0].index("Stempel waktu")] = "kemarin sore"
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    parted = validate(a, monkeypatch, target, parts=True)
+    assert parted == validate(a, monkeypatch, target, parts=False)
+    report = json.loads(parted)
+    assert report["accepted"] == 0 and report["errors"][0]["code"] == "bad_timestamp"
+
+
+def test_a_file_of_blank_rows_read_in_parts_is_empty_as_a_whole_read_says(tmp_path, monkeypatch):
+    a = project(tmp_path / "a")
+    target = sorted((a.parent / "in").glob("sekolah_*.csv"))[0]
+    header = target.read_text(encoding="utf-8").splitlines()[0]
+    target.write_text(header + "\n" + ",,,,,,,,,,,,\n" * 100, encoding="utf-8")
+    parted = validate(a, monkeypatch, target, parts=True)
+    assert parted == validate(a, monkeypatch, target, parts=False)
+    assert json.loads(parted)["errors"][0]["code"] == "empty_file"
+    result, counts = sync(a, monkeypatch, f"sqlite:///{tmp_path / 'a.db'}", parts=True)
+    entry = next(e for e in result.forms[0].files if e["source"].endswith(target.name))
+    assert entry["status"] == "refused" and entry["problems"][0]["code"] == "empty_file"

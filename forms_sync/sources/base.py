@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,19 @@ class RawBatch:
     @property
     def rows(self) -> int:
         return len(self.frame)
+
+
+def read_ahead(items: Iterable) -> Iterator:
+    """The items of `items`, each next one produced by a worker thread while the caller works on
+    the one before: reading a part (Arrow's parser and kernels release the GIL) overlaps checking
+    or storing the previous one. The worker's exceptions arrive at the caller's `next`."""
+    items = iter(items)
+    end = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(next, items, end)
+        while (got := pending.result()) is not end:
+            pending = pool.submit(next, items, end)
+            yield got
 
 
 def file_problem(code: str, *, field: str | None = None, level: str = "error", row=None, value=None,
@@ -109,8 +124,9 @@ def match_columns(definition: FormDefinition, headers: list[str], *, mapping: di
 
 def build_batch(definition: FormDefinition, source: str, headers: list[str], cells: pd.DataFrame, *,
                 locale: str, timezone: str, mapping=None, ignore=None, id_salt: str = "", first_row: int = 1,
-                occurrences: "Occurrences | None" = None) -> RawBatch:
+                occurrences: "Occurrences | None" = None, ids: bool = True) -> RawBatch:
     """Turn a table of text cells (columns by position) into a RawBatch, with file-level checks.
+    `ids=False`: no `_submission_id` column (hashing every row is a fifth of reading a file).
 
     A file read in parts passes each part's `first_row` and one `occurrences` for the whole file,
     so its rows get the row numbers and ids a read in one piece would give them."""
@@ -151,8 +167,9 @@ def build_batch(definition: FormDefinition, source: str, headers: list[str], cel
         frame["_submitted_at"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
     if failed:
         problems = [p for p in problems if p.level == "error"] + [p for p in problems if p.level != "error"]
-    frame["_submission_id"] = submission_ids(frame, [c for c in definition.columns if c in frame],
-                                             ts_text, id_salt, occurrences)
+    if ids:
+        frame["_submission_id"] = submission_ids(frame, [c for c in definition.columns if c in frame],
+                                                 ts_text, id_salt, occurrences)
     return RawBatch(source=source, frame=frame, problems=problems, failed=failed, records=records,
                     columns={f: " + ".join(str(headers[i]) for i in pos) for f, pos in fields.items()})
 

@@ -151,10 +151,14 @@ def scan_file(path: Path, before: dict | None) -> Scan:
             quotes += block.count(b'"')
             size += len(block)
             last = block[-1:]
-    plain = not first.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")) \
-        and b"\x00" not in first
     resume = before if cut is not None and size > cut and prefix == before.get("sha256") else None
-    return Scan(h.hexdigest(), size, quotes % 2 == 0, plain, last in (b"\n", b"\r"), resume)
+    return Scan(h.hexdigest(), size, quotes % 2 == 0, _plain_text(first), last in (b"\n", b"\r"), resume)
+
+
+def _plain_text(first: bytes) -> bool:
+    """From a file's first 64 KB: neither a workbook nor UTF-16 or binary."""
+    return not first.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\xff\xfe", b"\xfe\xff")) \
+        and b"\x00" not in first
 
 
 @dataclass
@@ -191,10 +195,10 @@ class FileRead:
         first = self.scan.resume.get("records", 0) + 1 if self.appended_only else 1
         occurrences = Occurrences(earlier if self.appended_only else None)
         self.records = first - 1
-        for batch in _read_csv_parts(definition, self.path, self.source, self.label, timezone, start, first,
-                                     occurrences):
-            if batch.failed:  # file-level verdicts (bad timestamps, columns) are the whole reader's
-                raise StreamBroken(self.label)
+        src = self.source
+        for batch in _read_csv_parts(definition, self.path, self.label, timezone, start, first, occurrences,
+                                     locale=src.locale or definition.locale, mapping=src.columns,
+                                     ignore=src.ignore_columns):
             self.records += batch.records
             yield batch
 
@@ -222,10 +226,35 @@ def _text_cells(names: list[str], delim: str, block: int, threads: bool = False)
                                                     quoted_strings_can_be_null=True)}
 
 
-def _read_csv_parts(definition: FormDefinition, path: Path, src: FileSource, label: str, timezone: str,
-                    start: int, first_record: int, occurrences: Occurrences) -> Iterator[RawBatch]:
+def read_parts(definition: FormDefinition, path: str | Path, *, locale: str | None = None,
+               timezone: str = "Asia/Jakarta") -> Iterator[RawBatch] | None:
+    """A large UTF-8 CSV file's rows in parts of CHUNK_ROWS, as read_file would give them but
+    without submission ids (`validate` needs none); None for a file to be read whole. The parts
+    may raise StreamBroken (then read the file whole: its reader explains what is wrong)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size <= STREAM_BYTES:
+            return None
+        quotes = 0
+        with open(path, "rb") as fh:
+            first = fh.read(65536)
+            if not _plain_text(first):
+                return None
+            quotes = first.count(b'"') + sum(block.count(b'"') for block in iter(lambda: fh.read(SCAN_BLOCK), b""))
+    except OSError:
+        return None  # the whole reader says what is wrong
+    if quotes % 2:
+        return None
+    return _read_csv_parts(definition, path, f"file:{path}", timezone, 0, 1, None, ids=False,
+                           locale=locale or definition.locale)
+
+
+def _read_csv_parts(definition: FormDefinition, path: Path, label: str, timezone: str, start: int,
+                    first_record: int, occurrences: Occurrences | None, *, locale: str, mapping=None, ignore=None,
+                    ids: bool = True) -> Iterator[RawBatch]:
     """A UTF-8 CSV file from byte `start` (0, or where an earlier read ended), CHUNK_ROWS rows at a
-    time, through the same header matching and batch building as a whole read."""
+    time, through the same header matching and batch building as a whole read. A part with a
+    file-level fault raises StreamBroken."""
     with open(path, "rb") as fh:
         data = fh.read(HEAD_BYTES + 4)
     body = memoryview(data)[3:] if data[:3] == b"\xef\xbb\xbf" else memoryview(data)
@@ -241,16 +270,17 @@ def _read_csv_parts(definition: FormDefinition, path: Path, src: FileSource, lab
     if not header or all(not h.strip() for h in header):
         raise StreamBroken(label)
     names = [f"c{i}" for i in range(len(header))]
-    locale = src.locale or definition.locale
     record, produced = first_record, 0
 
     def batch_of(table: pa.Table) -> RawBatch:
         nonlocal record, produced
         cells = pd.DataFrame({i: table.column(i).to_pandas() for i in range(len(names))})
-        out = build_batch(definition, label, header, cells, locale=locale, timezone=timezone,
-                          mapping=src.columns, ignore=src.ignore_columns, first_row=record, occurrences=occurrences)
+        out = build_batch(definition, label, header, cells, locale=locale, timezone=timezone, mapping=mapping,
+                          ignore=ignore, first_row=record, occurrences=occurrences, ids=ids)
+        if out.failed:  # file-level verdicts (bad timestamps, columns) are the whole reader's
+            raise StreamBroken(label)
         record += len(cells)
-        produced += len(cells)
+        produced += out.rows  # blank rows are no submission
         return out
 
     with open(path, "rb") as fh:
@@ -272,14 +302,15 @@ def _read_csv_parts(definition: FormDefinition, path: Path, src: FileSource, lab
             raise StreamBroken(label) from None
     if rows:
         yield batch_of(pa.Table.from_batches(pending, schema=pending[0].schema))
-    if not produced and start == 0:  # no data row at all: the whole reader says so
+    if not produced and start == 0:  # no submission at all: the whole reader says so
         raise StreamBroken(label)
 
 
 def read_file(definition: FormDefinition, path: str | Path, *, locale: str | None = None,
               timezone: str = "Asia/Jakarta", sheet: str | None = None, mapping=None, ignore=None,
-              label: str | None = None) -> RawBatch:
-    """Read one CSV/XLSX file into a RawBatch. Raises UnreadableSource when it cannot be read at all."""
+              label: str | None = None, ids: bool = True) -> RawBatch:
+    """Read one CSV/XLSX file into a RawBatch (`ids=False`: without submission ids). Raises
+    UnreadableSource when it cannot be read at all."""
     path = Path(path)
     locale = locale or definition.locale
     # Typed XLSX cells are written in the locale answers are read in (the definition's), whatever
@@ -290,7 +321,7 @@ def read_file(definition: FormDefinition, path: str | Path, *, locale: str | Non
         raise UnreadableSource(f"{path}: the file is empty (no header row). Send the filled template "
                                "with its header row.")
     batch = build_batch(definition, source, headers, cells, locale=locale, timezone=timezone,
-                        mapping=mapping, ignore=ignore)
+                        mapping=mapping, ignore=ignore, ids=ids)
     if batch.rows == 0 and not batch.failed:
         batch.problems.insert(0, file_problem("empty_file", key="empty_file.header_only"))
         batch.failed = True
