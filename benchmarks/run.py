@@ -133,20 +133,40 @@ def generate(n: int, path: Path, grown: Path) -> None:
 
 # --- running and measuring ------------------------------------------------------------------------
 
+# Started by a small launcher, not forked from this process: Linux counts the RSS of the process a
+# child was forked from in the child's peak RSS (ru_maxrss survives exec), so a child forked from
+# this process (~1 GB after generating the data) would report at least that much.
+LAUNCHER = """
+import json, os, sys, time
+report, args = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(args[0], args)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(report, "w") as out:
+    json.dump({"s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}, out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_child(args: list[str], cwd: Path, env: dict | None = None, ok=(0, 1)) -> dict:
     """Run one process to its end: wall time, its own CPU time and peak RSS (wait4), exit status."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as report:
+        code = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, report.name, *map(str, args)],
+                              cwd=cwd, env=env, stdout=out, stderr=err).returncode
         out.seek(0), err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if code not in ok:
+        usage = json.loads(Path(report.name).read_text() or "{}")
+    if code not in ok or not usage:
         raise SystemExit(f"{' '.join(map(str, args))} failed ({code}):\n{stderr[-3000:]}")
-    return {"s": round(wall, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024), "exit": code, "stdout": stdout, "stderr": stderr}
+    return {"s": round(usage["s"], 3), "cpu_s": round(usage["cpu_s"], 3),
+            "peak_rss_mb": round(usage["maxrss_kb"] / 1024), "exit": code, "stdout": stdout, "stderr": stderr}
 
 
 def forms_sync_exe() -> str:

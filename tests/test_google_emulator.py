@@ -409,7 +409,7 @@ def test_sandbox_serve_runs_in_the_foreground_and_keeps_state_across_restarts(tm
 
     def stop(process):
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=30) == 0  # generous: a loaded CI machine can stall
 
     server = start()
     try:
