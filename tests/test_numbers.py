@@ -1,12 +1,14 @@
 """Reading typed numbers (FORMAT.md §2): locale rules, ambiguity, canonical text, round trips."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forms_sync.reading.numbers import canonical_numbers, format_number, read_numbers
+from forms_sync.reading.numbers import canonical_numbers, format_number, read_numbers, read_plain_columns
 
 
 def read(values, locale="id", integer=False):
@@ -102,3 +104,28 @@ def test_large_amounts_kept_exactly_or_refused():
     values, codes = read(["Rp 10.340.827.241.639,76", "1.234.567.890.123.456,78"])
     assert values[0] == 10340827241639.76 and codes == [None, "precision"]
     assert canonical_numbers(pd.Series([values[0]])).iloc[0] == "10340827241639.76"
+
+
+
+CELLS = ["1.234", "-1.234.567", "1234", "1.234,5", "12,5", "1.5", "12 ribu", " 7", "1\x1f2", "1.234\x1f5", "",
+         "0", "1234567890123456", "1.234.567.890.123", "12.34", "-0,25", "\x1f", "1,5\x1f2", "+5"]
+PLAIN = {("id", True): r"-?(\d{1,3}(\.\d{3})+|\d+)", ("id", False): r"-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?",
+         ("en", True): r"-?(\d{1,3}(,\d{3})+|\d+)", ("en", False): r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(st.one_of(st.sampled_from(CELLS), st.none()), min_size=3, max_size=3),
+                     min_size=1, max_size=8),
+       locale=st.sampled_from(["id", "en"]), integer=st.booleans())
+def test_columns_read_together_are_typed_exactly_when_every_cell_is_plain(rows, locale, integer):
+    """read_plain_columns checks a row's cells in one joined pass; a column must still come back
+    typed exactly when each of its cells has the plain shape (present, at most 15 characters), with
+    read_numbers's values, whatever the other columns hold (cells with the joining character too)."""
+    index = pd.RangeIndex(10, 10 + len(rows))  # not 0..n: values stay on the frame's own index
+    columns = [pd.Series([r[i] for r in rows], index=index, dtype="str") for i in range(3)]
+    for column, got in zip(columns, read_plain_columns(columns, locale, integer)):
+        plain = all(isinstance(c, str) and len(c) <= 15 and re.fullmatch(PLAIN[(locale, integer)], c) for c in column)
+        assert (got is not None) == plain, column.tolist()
+        if plain:
+            values, codes = read_numbers(column, locale, integer)
+            assert got.index.equals(index) and got.tolist() == values.tolist() and codes.isna().all()

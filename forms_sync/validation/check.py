@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,6 +27,7 @@ from forms_sync.validation.schema import DTYPES, build_schema
 PROBLEM_COLUMNS = ["row", "field", "value", "code", "level", "message_id", "message_en"]
 SHOWN_VALUE = 200  # values quoted in messages and reports are cut to this many characters
 READ_THREADS = min(2, os.cpu_count() or 1)  # worker threads for Arrow column kernels (2 cores: 2)
+PLAIN_GROUP = 10  # number columns whose shape is checked in one pass (a task of its own)
 
 REGION_WORDS_EN = {"province": "province", "regency": "regency/city", "village": "village"}
 
@@ -73,10 +74,20 @@ def check_frame(definition: FormDefinition, raw: pd.DataFrame, locale: str | Non
 
     # Number columns whose every cell is a plain number are typed by Arrow kernels, which release
     # the GIL: on a big frame they run in worker threads while this thread reads regions and periods.
-    numeric = [f for f in definition.fields if f.type in ("integer", "number") and f.name in raw]
-    pool = ThreadPoolExecutor(READ_THREADS) if READ_THREADS > 1 and len(raw) >= 20_000 and numeric else None
-    plain = {f.name: pool.submit(numbers.read_plain_column, raw[f.name], locale, f.type == "integer")
-             for f in numeric} if pool else {}
+    groups = [names[i:i + PLAIN_GROUP] for kind in ("integer", "number")
+              for names in [[f.name for f in definition.fields if f.type == kind and f.name in raw]]
+              for i in range(0, len(names), PLAIN_GROUP)]
+    pool = ThreadPoolExecutor(READ_THREADS) if READ_THREADS > 1 and len(raw) >= 20_000 and groups else None
+    plain = {}  # field name -> (its group's future, place in the group)
+    for names in groups:
+        integer = definition.field(names[0]).type == "integer"
+        args = ([raw[n] for n in names], locale, integer)
+        if pool:
+            done = pool.submit(numbers.read_plain_columns, *args)
+        else:
+            done = Future()
+            done.set_result(numbers.read_plain_columns(*args))
+        plain.update({name: (done, i) for i, name in enumerate(names)})
     try:
         _check_columns(definition, raw, locale, typed, note, column_text, plain)
     finally:
@@ -112,9 +123,9 @@ def _check_columns(definition, raw, locale, typed, note, column_text, plain) -> 
             note(col, pd.Series("period_invalid", index=present.index).where(ids.isna()), present)
 
     for f in definition.fields:
-        if f.type in ("integer", "number") and f.name in raw:
-            column = plain[f.name].result() if f.name in plain else \
-                numbers.read_plain_column(raw[f.name], locale, integer=f.type == "integer")
+        if f.name in plain:
+            done, place = plain[f.name]
+            column = done.result()[place]
             if column is not None:  # every cell a plain number: nothing missing, nothing to report
                 typed[f.name] = column
                 continue
