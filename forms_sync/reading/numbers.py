@@ -125,9 +125,14 @@ def read_numbers(values: pd.Series, locale: str, integer: bool) -> tuple[pd.Seri
         refused = np.flatnonzero(rest_codes != None)  # noqa: E711 (element-wise)
         if len(refused):
             codes.iloc[rest[refused]] = rest_codes[refused]
+    return _typed(data, mask, values.index, integer), codes
+
+
+def _typed(data: np.ndarray, mask: np.ndarray, index: pd.Index, integer: bool) -> pd.Series:
+    """Int64 / Float64 values (NA where `mask`) on `index`. The array is placed as it is: a Series
+    built from a plain array would be re-aligned on its own 0..n index."""
     array = pd.arrays.IntegerArray(data, mask) if integer else pd.arrays.FloatingArray(data, mask)
-    # The array is placed as it is: a Series would be re-aligned on its own 0..n index.
-    return pd.Series(array, index=values.index, dtype=dtype), codes
+    return pd.Series(array, index=index, dtype="Int64" if integer else "Float64")
 
 
 def read_plain_columns(columns: list[pd.Series], locale: str, integer: bool) -> list[pd.Series | None]:
@@ -144,12 +149,9 @@ def read_plain_columns(columns: list[pd.Series], locale: str, integer: bool) -> 
         return [None] * len(columns)
     arrays = [_arrow_chunks(c) for c in columns]
     cell = _FAST[(locale, integer)]
-    if len(arrays) == 1:
-        fast_rows = _full(arrays[0], cell)
-    else:
-        inner = cell[1:-1]  # without its anchors
-        joined = pc.binary_join_element_wise(*arrays, pa.scalar(_JOIN, pa.large_string()))  # null if one is
-        fast_rows = _full(joined, rf"^{inner}(?:\x1f{inner}){{{len(arrays) - 1}}}$")
+    inner = cell[1:-1]  # without its anchors
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar(_JOIN, pa.large_string()))  # null if one is
+    fast_rows = _full(joined, f"^{inner}(?:{_JOIN}{inner}){{{len(arrays) - 1}}}$")
     others = pa.array(np.flatnonzero(~fast_rows))
     out: list[pd.Series | None] = []
     for values, raw in zip(columns, arrays):
@@ -158,9 +160,7 @@ def read_plain_columns(columns: list[pd.Series], locale: str, integer: bool) -> 
             out.append(None)
             continue
         data = _cast(raw, locale, integer).to_numpy(zero_copy_only=False)
-        mask = np.zeros(len(data), dtype=bool)
-        array = pd.arrays.IntegerArray(data, mask) if integer else pd.arrays.FloatingArray(data, mask)
-        out.append(pd.Series(array, index=values.index, dtype="Int64" if integer else "Float64"))
+        out.append(_typed(data, np.zeros(len(data), dtype=bool), values.index, integer))
     return out
 
 

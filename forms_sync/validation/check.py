@@ -74,13 +74,13 @@ def check_frame(definition: FormDefinition, raw: pd.DataFrame, locale: str | Non
 
     # Number columns whose every cell is a plain number are typed by Arrow kernels, which release
     # the GIL: on a big frame they run in worker threads while this thread reads regions and periods.
-    groups = [names[i:i + PLAIN_GROUP] for kind in ("integer", "number")
-              for names in [[f.name for f in definition.fields if f.type == kind and f.name in raw]]
-              for i in range(0, len(names), PLAIN_GROUP)]
+    groups = []  # (integer?, up to PLAIN_GROUP field names of that type)
+    for kind in ("integer", "number"):
+        names = [f.name for f in definition.fields if f.type == kind and f.name in raw]
+        groups += [(kind == "integer", names[i:i + PLAIN_GROUP]) for i in range(0, len(names), PLAIN_GROUP)]
     pool = ThreadPoolExecutor(READ_THREADS) if READ_THREADS > 1 and len(raw) >= 20_000 and groups else None
     plain = {}  # field name -> (its group's future, place in the group)
-    for names in groups:
-        integer = definition.field(names[0]).type == "integer"
+    for integer, names in groups:
         args = ([raw[n] for n in names], locale, integer)
         if pool:
             done = pool.submit(numbers.read_plain_columns, *args)
