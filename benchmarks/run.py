@@ -144,8 +144,9 @@ pid = os.fork()
 if pid == 0:
     try:
         os.execvp(args[0], args)
-    finally:
-        os._exit(127)
+    except OSError as exc:
+        sys.stderr.write(f"cannot run {args[0]}: {exc}\\n")
+    os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - start
 with open(report, "w") as out:

@@ -6,6 +6,7 @@ script itself, with a note, when not.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -50,11 +51,9 @@ def test_benchmark_runs_at_small_n(tmp_path):
 def test_a_step_reports_its_own_peak_rss_not_the_benchmarks(tmp_path):
     """Linux counts the RSS of the process a child is forked from in the child's ru_maxrss; the
     benchmark holds ~1 GB after generating data, so steps must not be forked from it directly."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import run as bench
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
     held = b"\x01" * (400 << 20)  # 400 MB resident in this process while the step runs
     step = bench.run_child([sys.executable, "-c", "import sys; sys.exit(1)"], tmp_path)
     assert len(held) and step["exit"] == 1 and 0 < step["peak_rss_mb"] < 200
