@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -128,3 +129,12 @@ def test_columns_read_together_are_typed_exactly_when_every_cell_is_plain(rows, 
         if plain:
             values, codes = read_numbers(column, locale, integer)
             assert got.index.equals(index) and got.tolist() == values.tolist() and codes.isna().all()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
+def test_canonical_numbers_write_the_shortest_digits_positionally(values):
+    """The canonical text of any float is NumPy's shortest positional form (never an exponent)."""
+    expected = [str(int(v)) if v == int(v) and abs(v) < 2**53 else np.format_float_positional(v, trim="-")
+                for v in values]
+    assert canonical_numbers(pd.Series(values, dtype="Float64")).tolist() == expected

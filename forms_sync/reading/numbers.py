@@ -221,8 +221,14 @@ def canonical_numbers(values: pd.Series) -> pd.Series:
     integral = np.isfinite(vals) & (np.floor(vals) == vals) & (np.abs(vals) < 2**53)
     text = np.empty(len(vals), dtype=object)
     text[integral] = vals[integral].astype("int64").astype(str)
-    for i in np.flatnonzero(~integral):
-        text[i] = np.format_float_positional(vals[i], trim="-")
+    fractional = np.flatnonzero(~integral)
+    if len(fractional):
+        # Arrow writes the same shortest round-trip digits as NumPy, in C; where it chose an
+        # exponent (1e-07, 1.2e+11) NumPy writes the value out positionally.
+        arrow = pc.cast(pa.array(vals[fractional]), pa.string())
+        text[fractional] = arrow.to_numpy(zero_copy_only=False)
+        for i in fractional[~_full(arrow, r"^-?\d+\.\d+$")]:
+            text[i] = np.format_float_positional(vals[i], trim="-")
     out[present] = text
     return out
 
